@@ -1,0 +1,28 @@
+//! Confab's schema migrations, applied in order at server start-up and by `confab migrate`.
+//!
+//! One file per migration, named `mYYYYMMDD_NNNNNN_what.rs` (sea-orm takes the migration name from the
+//! file name). PostgreSQL-specific parts (extensions, expression and GIN indexes) are plain SQL: they
+//! read better that way than through a builder. This crate never imports `entity`: a migration must
+//! keep describing the schema of its day.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261121_000001_create_users;
+mod m20261121_000002_create_sessions;
+mod m20261121_000003_create_conversations;
+mod m20261121_000004_create_messages;
+
+/// All migrations, oldest first.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261121_000001_create_users::Migration),
+            Box::new(m20261121_000002_create_sessions::Migration),
+            Box::new(m20261121_000003_create_conversations::Migration),
+            Box::new(m20261121_000004_create_messages::Migration),
+        ]
+    }
+}

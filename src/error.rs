@@ -1,0 +1,275 @@
+//! The one error type of the HTTP edge and its wire envelope.
+//!
+//! Every failure, from a handler, from poem-openapi's parsing, from the router or the body limit, is
+//! turned into an [`ApiError`] by [`ApiError::from_poem`] (called once, in the request middleware) and
+//! rendered as the contract's body `{statusCode, code, error, message, details?}`. A 500 never carries
+//! its cause on the wire; the cause is logged instead.
+
+use poem::{IntoResponse, Response, http::StatusCode};
+use poem_openapi::{
+    Object,
+    error::{ContentTypeError, ParseParamError, ParsePathError, ParseRequestPayloadError},
+};
+
+/// The contract's error body.
+#[derive(Debug, Clone, Object, serde::Deserialize, PartialEq)]
+#[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorBody {
+    /// The HTTP status code, repeated.
+    pub status_code: u16,
+    /// A stable upper-snake identifier, e.g. `CONVERSATION_NOT_FOUND`.
+    pub code: String,
+    /// The HTTP reason phrase, e.g. `Not Found`.
+    pub error: String,
+    /// A message for humans.
+    pub message: String,
+    /// More about the failure, e.g. the id of a conversation that already exists.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(default)]
+    pub details: Option<serde_json::Value>,
+}
+
+/// Where a request value failed validation, as the contract's messages name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Location {
+    /// The JSON body.
+    Body,
+    /// The query string.
+    Querystring,
+    /// A path parameter.
+    Params,
+}
+
+impl Location {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Body => "body",
+            Self::Querystring => "querystring",
+            Self::Params => "params",
+        }
+    }
+}
+
+/// Everything that can go wrong in a request, each with a stable code.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A parameter or body field is malformed.
+    #[error("Schema validation failed for {}: {field}: {reason}", location.as_str())]
+    Validation {
+        /// Body, query string or path.
+        location: Location,
+        /// The offending field (`root` for the whole body).
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The body is not JSON although it says it is.
+    #[error("Body is not valid JSON: {0}")]
+    InvalidJson(String),
+    /// The body has a content type this route does not take.
+    #[error("Unsupported Media Type: {0}")]
+    UnsupportedMediaType(String),
+    /// The body is over the 1 MiB limit.
+    #[error("Request body is too large")]
+    BodyTooLarge,
+    /// No route has this path.
+    #[error("Route {method}:{path} not found")]
+    RouteNotFound {
+        /// The request method.
+        method: String,
+        /// The request path (without the query string).
+        path: String,
+    },
+    /// The path exists, but not with this method.
+    #[error("Method {0} is not allowed on this route")]
+    MethodNotAllowed(String),
+    /// A dependency (the database) is unavailable; the client may retry.
+    #[error("Service temporarily unavailable")]
+    Unavailable(#[source] anyhow::Error),
+    /// A server fault. The cause is logged, never sent.
+    #[error("Internal server error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ApiError {
+    /// The HTTP status of this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Validation { .. } | Self::InvalidJson(_) => StatusCode::BAD_REQUEST,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RouteNotFound { .. } => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Validation { .. } => "SCHEMA_VALIDATION_ERROR",
+            Self::InvalidJson(_) => "INVALID_JSON",
+            Self::UnsupportedMediaType(_) => "UNSUPPORTED_MEDIA_TYPE",
+            Self::BodyTooLarge => "BODY_TOO_LARGE",
+            Self::RouteNotFound { .. } => "ROUTE_NOT_FOUND",
+            Self::MethodNotAllowed(_) => "METHOD_NOT_ALLOWED",
+            Self::Unavailable(_) => "SERVICE_UNAVAILABLE",
+            Self::Internal(_) => "INTERNAL_SERVER_ERROR",
+        }
+    }
+
+    /// Extra structured information for the client, if any.
+    pub fn details(&self) -> Option<serde_json::Value> {
+        None
+    }
+
+    /// The wire body.
+    pub fn body(&self) -> ErrorBody {
+        let status = self.status();
+        ErrorBody {
+            status_code: status.as_u16(),
+            code: self.code().to_owned(),
+            error: status.canonical_reason().unwrap_or("Error").to_owned(),
+            message: self.to_string(),
+            details: self.details(),
+        }
+    }
+
+    /// Turns any error that reached the edge into an `ApiError`: ours pass through, poem's and
+    /// poem-openapi's are classified, anything else is a server fault.
+    pub fn from_poem(err: poem::Error, method: &str, path: &str) -> Self {
+        if err.is::<ApiError>() {
+            return match err.downcast::<ApiError>() {
+                Ok(api) => api,
+                Err(err) => Self::Internal(anyhow::anyhow!("{err}")),
+            };
+        }
+        if err.is::<poem::error::NotFoundError>() {
+            return Self::RouteNotFound {
+                method: method.to_owned(),
+                path: path.to_owned(),
+            };
+        }
+        if err.is::<poem::error::MethodNotAllowedError>() {
+            return Self::MethodNotAllowed(method.to_owned());
+        }
+        if let Some(e) = err.downcast_ref::<ParseRequestPayloadError>() {
+            return classify_payload_error(&e.reason);
+        }
+        if let Some(e) = err.downcast_ref::<ParseParamError>() {
+            return Self::Validation {
+                location: Location::Querystring,
+                field: e.name.to_owned(),
+                reason: e.reason.clone(),
+            };
+        }
+        if let Some(e) = err.downcast_ref::<ParsePathError>() {
+            return Self::Validation {
+                location: Location::Params,
+                field: e.name.to_owned(),
+                reason: e.reason.clone(),
+            };
+        }
+        if let Some(e) = err.downcast_ref::<ContentTypeError>() {
+            return match e {
+                ContentTypeError::NotSupported { content_type } => {
+                    Self::UnsupportedMediaType(content_type.clone())
+                }
+                ContentTypeError::ExpectContentType => {
+                    Self::UnsupportedMediaType("missing Content-Type".into())
+                }
+            };
+        }
+        if matches!(
+            err.downcast_ref::<poem::error::ReadBodyError>(),
+            Some(poem::error::ReadBodyError::PayloadTooLarge)
+        ) || err.status() == StatusCode::PAYLOAD_TOO_LARGE
+        {
+            return Self::BodyTooLarge;
+        }
+        Self::Internal(anyhow::anyhow!("{err}"))
+    }
+}
+
+/// poem-openapi reports malformed JSON and schema mismatches with one error type; serde_json's
+/// syntax errors always end in "at line L column C", which schema errors never do.
+fn classify_payload_error(reason: &str) -> ApiError {
+    let is_syntax = reason
+        .rsplit_once(" at line ")
+        .is_some_and(|(_, tail)| tail.contains(" column "));
+    if is_syntax || reason.starts_with("EOF while parsing") {
+        ApiError::InvalidJson(reason.to_owned())
+    } else {
+        ApiError::Validation {
+            location: Location::Body,
+            field: "root".into(),
+            reason: reason.to_owned(),
+        }
+    }
+}
+
+impl poem::error::ResponseError for ApiError {
+    fn status(&self) -> StatusCode {
+        ApiError::status(self)
+    }
+
+    fn as_response(&self) -> Response {
+        error_response(&self.body())
+    }
+}
+
+/// Renders an error body as a JSON response.
+pub fn error_response(body: &ErrorBody) -> Response {
+    let json = serde_json::to_vec(&poem_openapi::types::ToJSON::to_json(body))
+        .unwrap_or_else(|_| br#"{"statusCode":500,"code":"INTERNAL_SERVER_ERROR"}"#.to_vec());
+    Response::builder()
+        .status(StatusCode::from_u16(body.status_code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .content_type("application/json; charset=utf-8")
+        .body(json)
+        .into_response()
+}
+
+impl From<sea_orm::DbErr> for ApiError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        match err {
+            // Pool exhaustion or a lost connection: the request may succeed when retried.
+            sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_) => {
+                Self::Unavailable(err.into())
+            }
+            other => Self::Internal(other.into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_syntax_errors_are_invalid_json() {
+        let err = serde_json::from_str::<serde_json::Value>("{\"a\":").unwrap_err();
+        assert_eq!(classify_payload_error(&err.to_string()).code(), "INVALID_JSON");
+        let err = serde_json::from_str::<serde_json::Value>("nope").unwrap_err();
+        assert_eq!(classify_payload_error(&err.to_string()).code(), "INVALID_JSON");
+    }
+
+    #[test]
+    fn schema_errors_are_validation_errors_with_the_contract_message() {
+        let err = classify_payload_error("failed to parse \"object\": expects object");
+        assert_eq!(err.code(), "SCHEMA_VALIDATION_ERROR");
+        assert_eq!(
+            err.to_string(),
+            "Schema validation failed for body: root: failed to parse \"object\": expects object"
+        );
+    }
+
+    #[test]
+    fn server_faults_never_carry_their_cause() {
+        let body = ApiError::Internal(anyhow::anyhow!("password=hunter2")).body();
+        assert_eq!(body.code, "INTERNAL_SERVER_ERROR");
+        assert!(!body.message.contains("hunter2"));
+        assert_eq!(body.error, "Internal Server Error");
+    }
+}

@@ -1,0 +1,25 @@
+//! Confab: a real-time direct-message chat backend. REST (poem + poem-openapi) and Socket.IO
+//! (socketioxide) share one port; PostgreSQL (sea-orm) holds everything.
+//!
+//! The layers, outside in:
+//! - [`startup`] builds the server: database pool and migrations, routes, Socket.IO, one listener.
+//! - [`middleware`] wraps every HTTP request: request id, span, body limit, error envelope, metrics.
+//! - [`routes`] is the HTTP edge, one module per area; [`socket`] is the Socket.IO edge.
+//! - [`data`] is the only place that builds queries; it returns domain errors, never HTTP types.
+//! - [`error`] is the one error type and the contract's envelope; [`config`] the typed settings.
+//!
+//! One request's path: listener → `/socket.io` goes to [`socket::transport`], everything else
+//! through [`middleware::edge`] → router → a handler in [`routes`] → a [`data`] function → the
+//! response, or an error that the edge renders as `{statusCode, code, error, message}`.
+
+pub mod config;
+pub mod data;
+pub mod embedded_db;
+pub mod error;
+pub mod metrics;
+pub mod middleware;
+pub mod routes;
+pub mod socket;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

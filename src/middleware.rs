@@ -1,0 +1,158 @@
+//! The request edge around every HTTP route (not `/socket.io`): request id, tracing span, body limit,
+//! the error envelope, metrics and the one log line per request.
+//!
+//! This is the single place where errors are logged: 5xx at `error!` with the whole cause chain, 4xx
+//! at `debug!`. Handlers return errors and never log them.
+
+use std::{sync::Arc, time::Instant};
+
+use poem::{Body, Endpoint, IntoResponse, Request, Response, http::HeaderValue};
+use poem_openapi::OperationId;
+use tracing::Instrument;
+
+use crate::{
+    error::ApiError,
+    metrics::{HttpLabels, Metrics},
+};
+
+/// The largest request body accepted (the original's limit).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+const REQUEST_ID: &str = "x-request-id";
+
+/// Infrastructure routes are plain poem handlers without an operation id; they get fixed labels.
+const PLAIN_ROUTES: &[&str] = &["/", "/status", "/metrics", "/json", "/yaml"];
+
+/// Wraps `ep` in the request edge.
+pub fn edge<E: Endpoint + 'static>(ep: E, metrics: Arc<Metrics>) -> impl Endpoint<Output = Response> {
+    let ep = Arc::new(ep);
+    poem::endpoint::make(move |req: Request| {
+        let ep = ep.clone();
+        let metrics = metrics.clone();
+        async move { Ok::<_, poem::Error>(handle(ep.as_ref(), &metrics, req).await) }
+    })
+}
+
+async fn handle<E: Endpoint>(ep: &E, metrics: &Metrics, mut req: Request) -> Response {
+    let started = Instant::now();
+    let request_id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| is_acceptable_request_id(id))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let method = req.method().to_string();
+    // The path only: query strings can carry OAuth codes and states.
+    let path = req.uri().path().to_owned();
+    let span = tracing::info_span!(
+        "request",
+        request.id = %request_id,
+        http.method = %method,
+        http.path = %path,
+        http.route = tracing::field::Empty,
+        http.status = tracing::field::Empty,
+        duration_ms = tracing::field::Empty,
+    );
+
+    async move {
+        let result = match limit_body(&mut req).await {
+            Ok(()) => ep.call(req).await.map(IntoResponse::into_response),
+            Err(err) => Err(err.into()),
+        };
+        let (route, mut response) = match result {
+            Ok(resp) => (resp.data::<OperationId>().map(|id| id.0), resp),
+            Err(err) => {
+                let route = err.data::<OperationId>().map(|id| id.0);
+                let api_error = ApiError::from_poem(err, &method, &path);
+                log_error(&api_error);
+                (route, poem::error::ResponseError::as_response(&api_error))
+            }
+        };
+        let route = route
+            .or_else(|| PLAIN_ROUTES.iter().find(|r| **r == path).copied())
+            .unwrap_or("unmatched");
+        if let Ok(value) = HeaderValue::from_str(&request_id) {
+            response.headers_mut().insert(REQUEST_ID, value);
+        }
+        let status = response.status().as_u16();
+        let elapsed = started.elapsed();
+        let span = tracing::Span::current();
+        span.record("http.route", route);
+        span.record("http.status", status);
+        span.record("duration_ms", elapsed.as_secs_f64() * 1000.0);
+        tracing::info!("request completed");
+        metrics.observe_request(
+            HttpLabels {
+                method: method.clone(),
+                route: route.to_owned(),
+                status,
+            },
+            elapsed.as_secs_f64(),
+        );
+        response
+    }
+    .instrument(span)
+    .await
+}
+
+/// Rejects bodies over [`MAX_BODY_BYTES`] before a handler sees them: at once by `Content-Length`,
+/// or while reading a chunked body.
+async fn limit_body(req: &mut Request) -> Result<(), ApiError> {
+    let declared = req
+        .headers()
+        .get(poem::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(len) if len > MAX_BODY_BYTES as u64 => Err(ApiError::BodyTooLarge),
+        Some(_) => Ok(()),
+        None if req.headers().contains_key(poem::http::header::TRANSFER_ENCODING) => {
+            let body = req.take_body();
+            match body.into_bytes_limit(MAX_BODY_BYTES).await {
+                Ok(bytes) => {
+                    req.set_body(Body::from_bytes(bytes));
+                    Ok(())
+                }
+                Err(poem::error::ReadBodyError::PayloadTooLarge) => Err(ApiError::BodyTooLarge),
+                Err(e) => Err(ApiError::InvalidJson(format!("could not read the body: {e}"))),
+            }
+        }
+        None => Ok(()),
+    }
+}
+
+fn log_error(err: &ApiError) {
+    if err.status().is_server_error() {
+        // `{:#}` on anyhow prints the whole cause chain.
+        match err {
+            ApiError::Internal(cause) | ApiError::Unavailable(cause) => {
+                tracing::error!(error.code = err.code(), error.cause = %format!("{cause:#}"), "request failed");
+            }
+            _ => tracing::error!(error.code = err.code(), "request failed"),
+        }
+    } else {
+        tracing::debug!(error.code = err.code(), error.message = %err, "request refused");
+    }
+}
+
+/// A client-sent request id is reused only when it is short and plain, so it cannot forge log lines.
+fn is_acceptable_request_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_that_could_forge_log_lines_are_replaced() {
+        assert!(is_acceptable_request_id("0191b2c3-abcd-7def-8000-000000000000"));
+        assert!(!is_acceptable_request_id("abc\ninjected"));
+        assert!(!is_acceptable_request_id(""));
+        assert!(!is_acceptable_request_id(&"a".repeat(129)));
+    }
+}

@@ -1,0 +1,102 @@
+//! Infrastructure routes: `/status`, `/health`, `/metrics`. No authentication, no rate limit.
+
+use poem::{Response, handler, http::StatusCode, web::Data};
+use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
+
+use crate::state::AppState;
+
+/// OpenAPI tags.
+#[derive(poem_openapi::Tags)]
+enum Tag {
+    /// Liveness and readiness.
+    Infrastructure,
+}
+
+/// The infrastructure area of the API.
+pub struct InfraApi {
+    state: AppState,
+}
+
+impl InfraApi {
+    /// Creates the area over the shared state.
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
+}
+
+/// The result of one dependency check.
+#[derive(Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct Check {
+    /// `ok` or `unavailable`.
+    pub status: String,
+    /// How long the check took, in milliseconds.
+    pub latency_ms: Option<f64>,
+}
+
+/// Readiness of the server and its dependencies.
+#[derive(Debug, Object)]
+pub struct Health {
+    /// `ok` when every check passed, else `unavailable`.
+    pub status: String,
+    /// The database check.
+    pub database: Check,
+}
+
+/// Responses of `GET /health`.
+#[derive(ApiResponse)]
+pub enum HealthResponse {
+    /// Every dependency answers.
+    #[oai(status = 200)]
+    Healthy(Json<Health>),
+    /// A dependency is down; load balancers should route elsewhere.
+    #[oai(status = 503)]
+    Unhealthy(Json<Health>),
+}
+
+#[OpenApi(tag = "Tag::Infrastructure")]
+impl InfraApi {
+    /// Readiness check
+    ///
+    /// Checks the database with a trivial query. `200` when healthy, `503` otherwise.
+    #[oai(path = "/health", method = "get", operation_id = "health")]
+    async fn health(&self) -> HealthResponse {
+        match crate::data::ping(&self.state.db).await {
+            Ok(latency) => HealthResponse::Healthy(Json(Health {
+                status: "ok".into(),
+                database: Check {
+                    status: "ok".into(),
+                    latency_ms: Some(latency.as_secs_f64() * 1000.0),
+                },
+            })),
+            Err(e) => {
+                tracing::warn!(error = %e, "health check: database unavailable");
+                HealthResponse::Unhealthy(Json(Health {
+                    status: "unavailable".into(),
+                    database: Check {
+                        status: "unavailable".into(),
+                        latency_ms: None,
+                    },
+                }))
+            }
+        }
+    }
+}
+
+/// `GET /status`: plain `OK` while the process serves requests (no dependency check).
+#[handler]
+pub fn get_status() -> Response {
+    Response::builder()
+        .content_type("text/plain; charset=utf-8")
+        .body("OK")
+}
+
+/// `GET /metrics`: Prometheus text format.
+#[handler]
+pub fn get_metrics(state: Data<&AppState>) -> Response {
+    let pool = state.db.get_postgres_connection_pool();
+    Response::builder()
+        .status(StatusCode::OK)
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(state.metrics.render(Some(pool)))
+}

@@ -1,0 +1,151 @@
+//! Building and running the server: connect, migrate, wire the routes and Socket.IO onto one
+//! listener, serve, and shut down gracefully (sockets first).
+
+use std::{future::Future, io, pin::Pin, sync::Arc, time::Duration};
+
+use migration::MigratorTrait;
+use poem::{
+    EndpointExt, IntoEndpoint, Route, Server,
+    listener::{Acceptor, Listener, TcpListener},
+};
+use socketioxide::SocketIo;
+
+use crate::{
+    config::Config,
+    metrics::Metrics,
+    middleware,
+    routes::{self, docs, infra},
+    socket,
+    state::AppState,
+};
+
+type ServerFuture = Pin<Box<dyn Future<Output = io::Result<()>> + Send>>;
+
+/// How long in-flight HTTP requests get to finish after a shutdown signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// A built server, bound to its port and ready to run.
+pub struct Application {
+    port: u16,
+    state: AppState,
+    io: SocketIo,
+    serve: Box<dyn FnOnce(ShutdownSignal) -> ServerFuture + Send>,
+}
+
+/// A future that resolves when the server should stop.
+pub type ShutdownSignal = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+impl Application {
+    /// Connects to the database, applies pending migrations, and binds the listener. The same path
+    /// serves production and the tests (which pass port 0).
+    pub async fn build(config: Config, database_url: &str) -> anyhow::Result<Self> {
+        let db = crate::data::connect(database_url, config.database_pool_size).await?;
+        migration::Migrator::up(&db, None).await?;
+
+        let metrics = Arc::new(Metrics::new());
+        let state = AppState {
+            config: Arc::new(config),
+            db,
+            metrics: metrics.clone(),
+        };
+        let (socket_service, io) = socket::build(metrics.clone());
+
+        let api = routes::openapi(&state);
+        let spec_json = api.spec();
+        let spec_yaml = api.spec_yaml();
+        let http = docs::routes(Route::new(), spec_json, spec_yaml)
+            .at("/status", infra::get_status)
+            .at("/metrics", infra::get_metrics)
+            .nest("/", docs::with_index(api.into_endpoint()))
+            .data(state.clone());
+        let http = middleware::edge(http, metrics);
+        // Socket.IO stays outside the HTTP edge: its long-lived requests are not API requests, and
+        // HTTP body limits and rate limits must not apply to its polling transport.
+        let app = Route::new()
+            .nest_no_strip("/socket.io", socket::transport::SocketIoEndpoint::new(socket_service))
+            .nest("/", http);
+
+        let address = format!("{}:{}", state.config.host, state.config.port);
+        let acceptor = TcpListener::bind(address.clone())
+            .into_acceptor()
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {address}: {e}"))?;
+        let port = acceptor
+            .local_addr()
+            .first()
+            .and_then(|a| a.as_socket_addr().map(|s| s.port()))
+            .ok_or_else(|| anyhow::anyhow!("the listener has no TCP address"))?;
+
+        let io_for_shutdown = io.clone();
+        let serve = Box::new(move |signal: ShutdownSignal| -> ServerFuture {
+            Box::pin(async move {
+                let shutdown = async move {
+                    signal.await;
+                    tracing::info!("shutting down: closing sockets, then HTTP");
+                    // Upgraded WebSocket connections are invisible to poem's graceful shutdown.
+                    io_for_shutdown.close().await;
+                };
+                Server::new_with_acceptor(acceptor)
+                    .run_with_graceful_shutdown(app, shutdown, Some(SHUTDOWN_GRACE))
+                    .await
+            })
+        });
+        Ok(Self {
+            port,
+            state,
+            io,
+            serve,
+        })
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The shared state (the tests use its database pool).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// The Socket.IO server handle.
+    pub fn io(&self) -> &SocketIo {
+        &self.io
+    }
+
+    /// Serves until SIGINT or SIGTERM.
+    pub async fn run_until_stopped(self) -> io::Result<()> {
+        self.run_until(Box::pin(shutdown_signal())).await
+    }
+
+    /// Serves until `signal` resolves.
+    pub async fn run_until(self, signal: ShutdownSignal) -> io::Result<()> {
+        tracing::info!(port = self.port, "listening");
+        (self.serve)(signal).await
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM (container stop).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sig) => {
+                sig.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

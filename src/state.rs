@@ -1,0 +1,18 @@
+//! `AppState`: what every handler shares. Cheap to clone (everything inside is an `Arc` or a pool).
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::{config::Config, metrics::Metrics};
+
+/// Shared application state, handed to each API struct.
+#[derive(Clone)]
+pub struct AppState {
+    /// The configuration the server started with.
+    pub config: Arc<Config>,
+    /// The database pool.
+    pub db: DatabaseConnection,
+    /// Prometheus metrics.
+    pub metrics: Arc<Metrics>,
+}
