@@ -194,7 +194,9 @@ impl Env for ProcessEnv {
 
 impl Env for HashMap<String, String> {
     fn get(&self, name: &str) -> Option<String> {
-        HashMap::get(self, name).cloned().filter(|v| !v.trim().is_empty())
+        HashMap::get(self, name)
+            .cloned()
+            .filter(|v| !v.trim().is_empty())
     }
 }
 
@@ -205,7 +207,12 @@ impl Config {
         match dotenvy::dotenv() {
             Ok(_) => {}
             Err(e) if e.not_found() => {}
-            Err(e) => return Err(ConfigError::new("DATA_DIR", format!(".env is malformed: {e}"))),
+            Err(e) => {
+                return Err(ConfigError::new(
+                    "DATA_DIR",
+                    format!(".env is malformed: {e}"),
+                ));
+            }
         }
         Self::from_source(&ProcessEnv)
     }
@@ -216,7 +223,11 @@ impl Config {
             debug_assert!(VARIABLES.contains(&name), "{name} missing from VARIABLES");
             env.get(name)
         };
-        let app_env = match var("APP_ENV").as_deref().map(str::to_ascii_lowercase).as_deref() {
+        let app_env = match var("APP_ENV")
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             None | Some("development" | "dev" | "test") => AppEnv::Development,
             Some("production" | "prod") => AppEnv::Production,
             Some(other) => {
@@ -347,9 +358,15 @@ impl Config {
                 "https://openidconnect.googleapis.com/v1/userinfo",
             )?,
         };
-        for (name, provider) in [("GITHUB_CLIENT_SECRET", &github), ("GOOGLE_CLIENT_SECRET", &google)] {
+        for (name, provider) in [
+            ("GITHUB_CLIENT_SECRET", &github),
+            ("GOOGLE_CLIENT_SECRET", &google),
+        ] {
             if provider.client_id.is_some() && provider.client_secret.is_none() {
-                return Err(ConfigError::new(name, "is required when the client id is set"));
+                return Err(ConfigError::new(
+                    name,
+                    "is required when the client id is set",
+                ));
             }
         }
 
@@ -403,7 +420,10 @@ fn parse_bool(name: &'static str, raw: Option<String>, default: bool) -> Result<
         None => Ok(default),
         Some("true" | "1" | "yes" | "on") => Ok(true),
         Some("false" | "0" | "no" | "off") => Ok(false),
-        Some(other) => Err(ConfigError::new(name, format!("`{other}` is not true or false"))),
+        Some(other) => Err(ConfigError::new(
+            name,
+            format!("`{other}` is not true or false"),
+        )),
     }
 }
 
@@ -464,7 +484,9 @@ fn secret(
     if app_env == AppEnv::Production {
         return Err(ConfigError::new(
             name,
-            format!("is required when APP_ENV=production (at least {MIN_SECRET_LEN} bytes; try: openssl rand -hex 32)"),
+            format!(
+                "is required when APP_ENV=production (at least {MIN_SECRET_LEN} bytes; try: openssl rand -hex 32)"
+            ),
         ));
     }
     let path = data_dir.join("secrets").join(name.to_ascii_lowercase());
@@ -480,7 +502,10 @@ fn secret(
     write_private_file(&path, &generated).map_err(|e| {
         ConfigError::new(
             name,
-            format!("is unset and could not be generated into {}: {e}", path.display()),
+            format!(
+                "is unset and could not be generated into {}: {e}",
+                path.display()
+            ),
         )
     })?;
     // Logging is not set up yet when configuration is read, so this goes straight to stderr.
@@ -511,7 +536,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     const A: &str = "0123456789abcdef0123456789abcdef-cookie";
@@ -535,8 +563,8 @@ mod tests {
 
     #[test]
     fn production_requires_both_secrets() {
-        let err = Config::from_source(&env(&[("APP_ENV", "production"), ("JWT_SECRET", B)]))
-            .unwrap_err();
+        let err =
+            Config::from_source(&env(&[("APP_ENV", "production"), ("JWT_SECRET", B)])).unwrap_err();
         assert_eq!(err.variable, "COOKIE_SECRET");
     }
 
@@ -568,7 +596,10 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(
-            config.database_url.map(|s| s.expose().to_owned()).as_deref(),
+            config
+                .database_url
+                .map(|s| s.expose().to_owned())
+                .as_deref(),
             Some("postgres://u:p@db/confab")
         );
     }
@@ -606,7 +637,10 @@ mod tests {
     fn cors_origins_include_the_frontend_and_drop_trailing_slashes() {
         let config = Config::from_source(&env(&[
             ("FRONTEND_URL", "https://chat.example.com/"),
-            ("CORS_ORIGINS", "https://a.example.com, https://chat.example.com"),
+            (
+                "CORS_ORIGINS",
+                "https://a.example.com, https://chat.example.com",
+            ),
             ("COOKIE_SECRET", A),
             ("JWT_SECRET", B),
         ]))

@@ -95,9 +95,9 @@ impl EmbeddedPostgres {
     /// lock on it for the life of the returned value. A second server on the same `DATA_DIR` fails
     /// with a clear message instead of corrupting anything.
     pub fn start_exclusive(data_dir: &Path) -> Result<Self, EmbeddedDbError> {
-        let root = data_dir.join("postgres");
-        std::fs::create_dir_all(&root).map_err(io_err(format!("creating {}", root.display())))?;
-        let lock = File::create(root.join("confab.lock"))
+        std::fs::create_dir_all(data_dir)
+            .map_err(io_err(format!("creating {}", data_dir.display())))?;
+        let lock = File::create(data_dir.join("confab.lock"))
             .map_err(io_err("creating the cluster lock file"))?;
         if lock.try_lock().is_err() {
             return Err(EmbeddedDbError::Command {
@@ -122,10 +122,11 @@ impl EmbeddedPostgres {
         std::fs::create_dir_all(&root).map_err(io_err(format!("creating {}", root.display())))?;
         let startup_lock = File::create(root.join("startup.lock"))
             .map_err(io_err("creating the start-up lock file"))?;
-        startup_lock.lock().map_err(io_err("locking the cluster for start-up"))?;
+        startup_lock
+            .lock()
+            .map_err(io_err("locking the cluster for start-up"))?;
 
         if let Some(run_as) = pg.run_as {
-            ensure_reachable(&root)?;
             chown(&root, run_as)?;
         }
         let password_file = root.join("password");
@@ -138,7 +139,10 @@ impl EmbeddedPostgres {
             .to_owned();
 
         if let Some(port) = pg.running_port() {
-            tracing::info!(port, "adopting the embedded PostgreSQL cluster that is already running");
+            tracing::info!(
+                port,
+                "adopting the embedded PostgreSQL cluster that is already running"
+            );
             pg.port = port;
         } else {
             pg.port = free_port()?;
@@ -183,8 +187,7 @@ impl EmbeddedPostgres {
         } else {
             None
         };
-        let root = std::path::absolute(data_dir.join("postgres"))
-            .map_err(io_err("resolving DATA_DIR"))?;
+        let root = cluster_root(data_dir, run_as.is_some())?;
         Ok(Self {
             bin_dir,
             pg_data: root.join("pgdata"),
@@ -193,6 +196,11 @@ impl EmbeddedPostgres {
             password: String::new(),
             _lock: None,
         })
+    }
+
+    /// The directory holding the cluster, its log and password (normally `DATA_DIR/postgres`).
+    pub fn cluster_dir(&self) -> PathBuf {
+        self.root()
     }
 
     /// `DATA_DIR/postgres`: the cluster, its log, password and lock files.
@@ -278,7 +286,9 @@ impl EmbeddedPostgres {
                 .env("PGPASSWORD", &self.password)
                 .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", USER])
                 .args(["-d", "postgres", "-tAc"])
-                .arg(format!("SELECT 1 FROM pg_database WHERE datname = '{USER}'")),
+                .arg(format!(
+                    "SELECT 1 FROM pg_database WHERE datname = '{USER}'"
+                )),
         )?;
         if !out.status.success() {
             return Err(command_error("psql", &out));
@@ -311,7 +321,10 @@ impl EmbeddedPostgres {
         if output.status.success() {
             Ok(output)
         } else {
-            Err(command_error(&format!("{program} {}", args.join(" ")), &output))
+            Err(command_error(
+                &format!("{program} {}", args.join(" ")),
+                &output,
+            ))
         }
     }
 
@@ -377,27 +390,68 @@ fn write_mode_600(path: &Path, contents: &str) -> Result<(), EmbeddedDbError> {
 }
 
 fn chown(path: &Path, run_as: RunAs) -> Result<(), EmbeddedDbError> {
-    std::os::unix::fs::chown(path, Some(run_as.uid), Some(run_as.gid))
-        .map_err(io_err(format!("giving {} to the postgres user", path.display())))
+    std::os::unix::fs::chown(path, Some(run_as.uid), Some(run_as.gid)).map_err(io_err(format!(
+        "giving {} to the postgres user",
+        path.display()
+    )))
 }
 
-/// Every ancestor of `dir` must be searchable by others, or the `postgres` user cannot reach it.
-fn ensure_reachable(dir: &Path) -> Result<(), EmbeddedDbError> {
-    for ancestor in dir.ancestors().skip(1) {
-        let Ok(meta) = std::fs::metadata(ancestor) else {
-            continue;
-        };
-        if meta.permissions().mode() & 0o001 == 0 {
-            return Err(EmbeddedDbError::Unreachable(dir.to_path_buf()));
-        }
+/// Where the cluster lives: `DATA_DIR/postgres`, unless PostgreSQL must run as the `postgres` user
+/// and cannot reach that path.
+///
+/// As root, `DATA_DIR` itself (Confab's own directory) is made searchable, never listable, by
+/// others (mode `o+x`). If a directory above it is private (say `/root`), the cluster moves to
+/// `/var/lib/confab/clusters/<hash of DATA_DIR>` rather than loosening permissions Confab does not
+/// own; a warning says where.
+fn cluster_root(data_dir: &Path, as_postgres_user: bool) -> Result<PathBuf, EmbeddedDbError> {
+    std::fs::create_dir_all(data_dir)
+        .map_err(io_err(format!("creating {}", data_dir.display())))?;
+    let data_dir = std::fs::canonicalize(data_dir).map_err(io_err("resolving DATA_DIR"))?;
+    let preferred = data_dir.join("postgres");
+    if !as_postgres_user {
+        return Ok(preferred);
     }
-    Ok(())
+    let searchable =
+        |dir: &Path| std::fs::metadata(dir).is_ok_and(|m| m.permissions().mode() & 0o001 != 0);
+    if data_dir.ancestors().skip(1).all(searchable) {
+        if !searchable(&data_dir) {
+            let mode = std::fs::metadata(&data_dir)
+                .map_err(io_err("reading DATA_DIR"))?
+                .permissions()
+                .mode();
+            std::fs::set_permissions(&data_dir, std::fs::Permissions::from_mode(mode | 0o001))
+                .map_err(io_err("making DATA_DIR searchable for the postgres user"))?;
+        }
+        return Ok(preferred);
+    }
+    let mut hasher = std::hash::DefaultHasher::new();
+    std::hash::Hasher::write(&mut hasher, data_dir.as_os_str().as_encoded_bytes());
+    let fallback = PathBuf::from(format!(
+        "/var/lib/confab/clusters/{:016x}",
+        std::hash::Hasher::finish(&hasher)
+    ));
+    std::fs::create_dir_all(&fallback)
+        .map_err(|_| EmbeddedDbError::Unreachable(preferred.clone()))?;
+    if !fallback.ancestors().all(searchable) {
+        return Err(EmbeddedDbError::Unreachable(preferred));
+    }
+    tracing::warn!(
+        data_dir = %data_dir.display(),
+        cluster = %fallback.display(),
+        "DATA_DIR lies under a private directory the postgres user cannot reach; \
+         the embedded cluster lives in the fallback directory instead"
+    );
+    Ok(fallback)
 }
 
 /// Finds the directory holding `initdb`, `pg_ctl` and `postgres`: `PATH` first, then the newest
 /// `/usr/lib/postgresql/<version>/bin` (Debian and Ubuntu keep them off `PATH`).
 fn find_bin_dir() -> Option<PathBuf> {
-    let has_all = |dir: &Path| ["initdb", "pg_ctl", "postgres"].iter().all(|b| dir.join(b).exists());
+    let has_all = |dir: &Path| {
+        ["initdb", "pg_ctl", "postgres"]
+            .iter()
+            .all(|b| dir.join(b).exists())
+    };
     if let Some(initdb) = which("initdb") {
         // Follow symlinks (/usr/local/bin/initdb -> /usr/lib/postgresql/15/bin/initdb).
         let real = std::fs::canonicalize(&initdb).unwrap_or(initdb);

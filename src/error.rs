@@ -250,9 +250,15 @@ mod tests {
     #[test]
     fn serde_syntax_errors_are_invalid_json() {
         let err = serde_json::from_str::<serde_json::Value>("{\"a\":").unwrap_err();
-        assert_eq!(classify_payload_error(&err.to_string()).code(), "INVALID_JSON");
+        assert_eq!(
+            classify_payload_error(&err.to_string()).code(),
+            "INVALID_JSON"
+        );
         let err = serde_json::from_str::<serde_json::Value>("nope").unwrap_err();
-        assert_eq!(classify_payload_error(&err.to_string()).code(), "INVALID_JSON");
+        assert_eq!(
+            classify_payload_error(&err.to_string()).code(),
+            "INVALID_JSON"
+        );
     }
 
     #[test]

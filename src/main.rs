@@ -98,9 +98,15 @@ async fn migrate(config: Config) -> anyhow::Result<()> {
 fn stop_embedded(config: &Config) -> anyhow::Result<()> {
     let stopped = EmbeddedPostgres::stop_if_running(&config.data_dir)?;
     if stopped {
-        println!("stopped the embedded PostgreSQL under {}", config.data_dir.display());
+        println!(
+            "stopped the embedded PostgreSQL under {}",
+            config.data_dir.display()
+        );
     } else {
-        println!("no embedded PostgreSQL runs under {}", config.data_dir.display());
+        println!(
+            "no embedded PostgreSQL runs under {}",
+            config.data_dir.display()
+        );
     }
     Ok(())
 }

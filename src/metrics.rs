@@ -34,7 +34,9 @@ pub struct Metrics {
 
 fn latency_histogram() -> Histogram {
     // 0.5 ms … ~8 s: chat requests live at the low end, slow queries show at the top.
-    Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(0.0005, 2.0, 15))
+    Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(
+        0.0005, 2.0, 15,
+    ))
 }
 
 impl Default for Metrics {
@@ -93,8 +95,10 @@ impl Metrics {
     pub fn render(&self, pool: Option<&sea_orm::sqlx::PgPool>) -> String {
         if let Some(pool) = pool {
             self.db_connections.set(i64::from(pool.size()));
-            self.db_idle.set(i64::try_from(pool.num_idle()).unwrap_or(i64::MAX));
-            self.db_max.set(i64::from(pool.options().get_max_connections()));
+            self.db_idle
+                .set(i64::try_from(pool.num_idle()).unwrap_or(i64::MAX));
+            self.db_max
+                .set(i64::from(pool.options().get_max_connections()));
         }
         let mut out = String::new();
         // Writing into a String cannot fail.

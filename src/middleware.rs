@@ -24,7 +24,10 @@ const REQUEST_ID: &str = "x-request-id";
 const PLAIN_ROUTES: &[&str] = &["/", "/status", "/metrics", "/json", "/yaml"];
 
 /// Wraps `ep` in the request edge.
-pub fn edge<E: Endpoint + 'static>(ep: E, metrics: Arc<Metrics>) -> impl Endpoint<Output = Response> {
+pub fn edge<E: Endpoint + 'static>(
+    ep: E,
+    metrics: Arc<Metrics>,
+) -> impl Endpoint<Output = Response> {
     let ep = Arc::new(ep);
     poem::endpoint::make(move |req: Request| {
         let ep = ep.clone();
@@ -107,7 +110,10 @@ async fn limit_body(req: &mut Request) -> Result<(), ApiError> {
     match declared {
         Some(len) if len > MAX_BODY_BYTES as u64 => Err(ApiError::BodyTooLarge),
         Some(_) => Ok(()),
-        None if req.headers().contains_key(poem::http::header::TRANSFER_ENCODING) => {
+        None if req
+            .headers()
+            .contains_key(poem::http::header::TRANSFER_ENCODING) =>
+        {
             let body = req.take_body();
             match body.into_bytes_limit(MAX_BODY_BYTES).await {
                 Ok(bytes) => {
@@ -115,7 +121,9 @@ async fn limit_body(req: &mut Request) -> Result<(), ApiError> {
                     Ok(())
                 }
                 Err(poem::error::ReadBodyError::PayloadTooLarge) => Err(ApiError::BodyTooLarge),
-                Err(e) => Err(ApiError::InvalidJson(format!("could not read the body: {e}"))),
+                Err(e) => Err(ApiError::InvalidJson(format!(
+                    "could not read the body: {e}"
+                ))),
             }
         }
         None => Ok(()),
@@ -150,7 +158,9 @@ mod tests {
 
     #[test]
     fn request_ids_that_could_forge_log_lines_are_replaced() {
-        assert!(is_acceptable_request_id("0191b2c3-abcd-7def-8000-000000000000"));
+        assert!(is_acceptable_request_id(
+            "0191b2c3-abcd-7def-8000-000000000000"
+        ));
         assert!(!is_acceptable_request_id("abc\ninjected"));
         assert!(!is_acceptable_request_id(""));
         assert!(!is_acceptable_request_id(&"a".repeat(129)));

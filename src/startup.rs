@@ -62,7 +62,10 @@ impl Application {
         // Socket.IO stays outside the HTTP edge: its long-lived requests are not API requests, and
         // HTTP body limits and rate limits must not apply to its polling transport.
         let app = Route::new()
-            .nest_no_strip("/socket.io", socket::transport::SocketIoEndpoint::new(socket_service))
+            .nest_no_strip(
+                "/socket.io",
+                socket::transport::SocketIoEndpoint::new(socket_service),
+            )
             .nest("/", http);
 
         let address = format!("{}:{}", state.config.host, state.config.port);

@@ -44,7 +44,12 @@ impl Endpoint for SocketIoEndpoint {
         };
         let on_upgrade = match req.take_upgrade() {
             Ok(on_upgrade) => on_upgrade,
-            Err(_) => return Ok(plain(StatusCode::BAD_REQUEST, "Connection cannot be upgraded")),
+            Err(_) => {
+                return Ok(plain(
+                    StatusCode::BAD_REQUEST,
+                    "Connection cannot be upgraded",
+                ));
+            }
         };
         let mut head = http::Request::new(());
         *head.method_mut() = req.method().clone();
@@ -87,7 +92,10 @@ fn validated_websocket_key(req: &Request) -> Option<HeaderValue> {
     let connection_upgrade = headers
         .get(header::CONNECTION)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("upgrade")));
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
+        });
     let version_13 = headers
         .get(header::SEC_WEBSOCKET_VERSION)
         .is_some_and(|v| v.as_bytes() == b"13");
@@ -100,7 +108,11 @@ fn validated_websocket_key(req: &Request) -> Option<HeaderValue> {
             .map(|(_, v)| v)
     };
     let engine_io_ws = param("EIO") == Some("4") && param("transport") == Some("websocket");
-    if !(req.method() == poem::http::Method::GET && connection_upgrade && version_13 && engine_io_ws) {
+    if !(req.method() == poem::http::Method::GET
+        && connection_upgrade
+        && version_13
+        && engine_io_ws)
+    {
         return None;
     }
     let key = headers.get(header::SEC_WEBSOCKET_KEY)?;

@@ -1,0 +1,172 @@
+//! The embedded PostgreSQL launcher: first start, restart with data kept, recovery after a kill.
+//! Each test uses a cluster of its own in a fresh directory.
+
+use confab::embedded_db::EmbeddedPostgres;
+use sea_orm::{ConnectionTrait, Database};
+
+fn fresh_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!(
+        "confab-embedded-test-{}",
+        uuid::Uuid::now_v7().simple()
+    ))
+}
+
+async fn query_one(url: &str, sql: &str) -> String {
+    let db = Database::connect(url).await.unwrap();
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            sql,
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let value: String = row.try_get_by_index(0).unwrap();
+    db.close().await.unwrap();
+    value
+}
+
+fn postgres_runs_in(dir: &std::path::Path) -> bool {
+    let needle = dir.join("postgres").join("pgdata");
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .any(|cmd| String::from_utf8_lossy(&cmd).contains(needle.to_str().unwrap()))
+}
+
+#[tokio::test]
+async fn a_cluster_keeps_its_data_across_restarts_and_leaves_no_process_behind() {
+    let dir = fresh_dir();
+    let d = dir.clone();
+    let pg = tokio::task::spawn_blocking(move || EmbeddedPostgres::start_exclusive(&d))
+        .await
+        .unwrap()
+        .unwrap();
+    let url = pg.database_url();
+    let db = Database::connect(&url).await.unwrap();
+    db.execute_unprepared("CREATE TABLE kept (v text); INSERT INTO kept VALUES ('still here')")
+        .await
+        .unwrap();
+    db.close().await.unwrap();
+    tokio::task::spawn_blocking(move || pg.stop())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        !postgres_runs_in(&dir),
+        "stopping leaves no PostgreSQL process"
+    );
+
+    let d = dir.clone();
+    let pg = tokio::task::spawn_blocking(move || EmbeddedPostgres::start_exclusive(&d))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        query_one(&pg.database_url(), "SELECT v FROM kept").await,
+        "still here"
+    );
+    tokio::task::spawn_blocking(move || pg.stop())
+        .await
+        .unwrap()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test]
+async fn a_cluster_left_running_by_a_killed_server_is_adopted() {
+    let dir = fresh_dir();
+    let d = dir.clone();
+    let pg = tokio::task::spawn_blocking(move || EmbeddedPostgres::start_shared(&d))
+        .await
+        .unwrap()
+        .unwrap();
+    // A SIGKILLed server never stops its cluster (its DATA_DIR lock dies with it): forget the
+    // handle the same way.
+    std::mem::forget(pg);
+    let d = dir.clone();
+    let pg = tokio::task::spawn_blocking(move || EmbeddedPostgres::start_exclusive(&d))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(query_one(&pg.database_url(), "SELECT 'up'").await, "up");
+    tokio::task::spawn_blocking(move || pg.stop())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!postgres_runs_in(&dir));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test]
+async fn a_stale_pid_file_does_not_block_the_next_start() {
+    let dir = fresh_dir();
+    let d = dir.clone();
+    let pg = tokio::task::spawn_blocking(move || EmbeddedPostgres::start_exclusive(&d))
+        .await
+        .unwrap()
+        .unwrap();
+    tokio::task::spawn_blocking(move || pg.stop())
+        .await
+        .unwrap()
+        .unwrap();
+    // What a machine crash leaves: a pid file naming a process that no longer exists.
+    let pid_file = dir.join("postgres/pgdata/postmaster.pid");
+    std::fs::write(
+        &pid_file,
+        "999999\n/nowhere\n1700000000\n5432\n\n127.0.0.1\n0 0\nready\n",
+    )
+    .unwrap();
+    let d = dir.clone();
+    let pg = tokio::task::spawn_blocking(move || EmbeddedPostgres::start_exclusive(&d))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(query_one(&pg.database_url(), "SELECT 'up'").await, "up");
+    tokio::task::spawn_blocking(move || pg.stop())
+        .await
+        .unwrap()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test]
+async fn a_second_server_on_the_same_data_dir_is_refused() {
+    let dir = fresh_dir();
+    let d = dir.clone();
+    let pg = tokio::task::spawn_blocking(move || EmbeddedPostgres::start_exclusive(&d))
+        .await
+        .unwrap()
+        .unwrap();
+    let err = EmbeddedPostgres::start_exclusive(&dir).unwrap_err();
+    assert!(err.to_string().contains("another Confab process"), "{err}");
+    tokio::task::spawn_blocking(move || pg.stop())
+        .await
+        .unwrap()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test]
+async fn a_data_dir_under_a_private_directory_still_works() {
+    use std::os::unix::fs::PermissionsExt;
+    // As root, PostgreSQL runs as the `postgres` user, which cannot pass through a 0700 parent.
+    let private = fresh_dir();
+    std::fs::create_dir_all(&private).unwrap();
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let dir = private.join("data");
+    let d = dir.clone();
+    let pg = tokio::task::spawn_blocking(move || EmbeddedPostgres::start_exclusive(&d))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(query_one(&pg.database_url(), "SELECT 'up'").await, "up");
+    let cluster = pg.cluster_dir();
+    tokio::task::spawn_blocking(move || pg.stop())
+        .await
+        .unwrap()
+        .unwrap();
+    std::fs::remove_dir_all(&private).ok();
+    std::fs::remove_dir_all(&cluster).ok();
+}

@@ -1,0 +1,14 @@
+//! Confab's integration tests: one binary (every extra `tests/*.rs` would link the app again).
+//!
+//! Each test spawns the real application on port 0 over its own copy of a migrated template
+//! database on a real PostgreSQL server: `TEST_DATABASE_URL` when set, else the embedded cluster that
+//! the server itself uses, started on first need and shared by every test process.
+
+// Tests may panic on broken expectations; that is how they fail.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod embedded_db;
+mod infra;
+mod socket;
