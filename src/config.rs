@@ -29,6 +29,7 @@ pub const VARIABLES: &[&str] = &[
     "JWT_SECRET",
     "COOKIE_SECURE",
     "SESSION_TTL",
+    "SESSION_CACHE_TTL",
     "GITHUB_CLIENT_ID",
     "GITHUB_CLIENT_SECRET",
     "GITHUB_REDIRECT_URL",
@@ -167,6 +168,9 @@ pub struct Config {
     pub cookie_secure: bool,
     /// Session lifetime.
     pub session_ttl: Duration,
+    /// How long a session read from the database is trusted before it is read again; bounds how
+    /// long a revocation on another instance goes unseen here (0 disables the cache).
+    pub session_cache_ttl: Duration,
     /// GitHub OAuth.
     pub github: OAuthProviderConfig,
     /// Google OAuth.
@@ -276,6 +280,21 @@ impl Config {
                     format!("`{raw}` is not a duration like 3600, 90m, 12h or 7d"),
                 )
             })?,
+        };
+        let session_cache_ttl = match var("SESSION_CACHE_TTL").as_deref() {
+            None => Duration::from_secs(25),
+            Some("0") => Duration::ZERO,
+            Some(raw) => match parse_duration(raw) {
+                Some(ttl) if ttl <= Duration::from_secs(30) => ttl,
+                _ => {
+                    return Err(ConfigError::new(
+                        "SESSION_CACHE_TTL",
+                        format!(
+                            "`{raw}` is not a duration from 0 to 30s (revocations must reach every instance within 30 s)"
+                        ),
+                    ));
+                }
+            },
         };
         let trust_proxy = match var("TRUST_PROXY").as_deref() {
             None | Some("false") => 0,
@@ -393,6 +412,7 @@ impl Config {
             jwt_secret,
             cookie_secure,
             session_ttl,
+            session_cache_ttl,
             github,
             google,
             trust_proxy,

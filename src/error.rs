@@ -84,6 +84,38 @@ pub enum ApiError {
     /// The path exists, but not with this method.
     #[error("Method {0} is not allowed on this route")]
     MethodNotAllowed(String),
+    /// Authentication failed; `clear_cookie` is the `Set-Cookie` that removes a bad `auth` cookie.
+    #[error("{reason}")]
+    Unauthorized {
+        /// Why.
+        reason: crate::session::AuthError,
+        /// Sent as `Set-Cookie` when present.
+        clear_cookie: Option<String>,
+    },
+    /// The OAuth provider has no client id configured.
+    #[error("Sign-in with {0} is not enabled on this server")]
+    ProviderDisabled(&'static str),
+    /// The OAuth callback came without a code.
+    #[error("Authorization code not provided")]
+    NoAuthCode,
+    /// The OAuth state is missing, unsigned, or does not match.
+    #[error("Invalid or missing state parameter")]
+    InvalidState,
+    /// The provider refused the authorization code.
+    #[error("Failed to exchange authorization code")]
+    TokenExchangeFailed,
+    /// The provider's profile endpoints failed.
+    #[error("Failed to fetch user data")]
+    UserFetchFailed,
+    /// The provider reported no e-mail address.
+    #[error("User email not found")]
+    NoEmail,
+    /// The provider's address is not verified.
+    #[error("User email is not verified")]
+    EmailNotVerified,
+    /// No such user.
+    #[error("User not found")]
+    UserNotFound,
     /// A dependency (the database) is unavailable; the client may retry.
     #[error("Service temporarily unavailable")]
     Unavailable(#[source] anyhow::Error),
@@ -97,6 +129,14 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Validation { .. } | Self::InvalidJson(_) => StatusCode::BAD_REQUEST,
+            Self::NoAuthCode
+            | Self::InvalidState
+            | Self::TokenExchangeFailed
+            | Self::UserFetchFailed
+            | Self::NoEmail
+            | Self::EmailNotVerified => StatusCode::BAD_REQUEST,
+            Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            Self::ProviderDisabled(_) | Self::UserNotFound => StatusCode::NOT_FOUND,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RouteNotFound { .. } => StatusCode::NOT_FOUND,
@@ -111,6 +151,15 @@ impl ApiError {
         match self {
             Self::Validation { .. } => "SCHEMA_VALIDATION_ERROR",
             Self::InvalidJson(_) => "INVALID_JSON",
+            Self::Unauthorized { reason, .. } => reason.code(),
+            Self::ProviderDisabled(_) => "PROVIDER_DISABLED",
+            Self::NoAuthCode => "NO_AUTH_CODE",
+            Self::InvalidState => "INVALID_STATE",
+            Self::TokenExchangeFailed => "TOKEN_EXCHANGE_FAILED",
+            Self::UserFetchFailed => "USER_FETCH_FAILED",
+            Self::NoEmail => "NO_EMAIL",
+            Self::EmailNotVerified => "EMAIL_NOT_VERIFIED",
+            Self::UserNotFound => "USER_NOT_FOUND",
             Self::UnsupportedMediaType(_) => "UNSUPPORTED_MEDIA_TYPE",
             Self::BodyTooLarge => "BODY_TOO_LARGE",
             Self::RouteNotFound { .. } => "ROUTE_NOT_FOUND",
@@ -216,7 +265,18 @@ impl poem::error::ResponseError for ApiError {
     }
 
     fn as_response(&self) -> Response {
-        error_response(&self.body())
+        let mut response = error_response(&self.body());
+        if let Self::Unauthorized {
+            clear_cookie: Some(cookie),
+            ..
+        } = self
+            && let Ok(value) = poem::http::HeaderValue::from_str(cookie)
+        {
+            response
+                .headers_mut()
+                .append(poem::http::header::SET_COOKIE, value);
+        }
+        response
     }
 }
 
@@ -278,4 +338,132 @@ mod tests {
         assert!(!body.message.contains("hunter2"));
         assert_eq!(body.error, "Internal Server Error");
     }
+}
+
+/// One error an operation can answer with, for the OpenAPI document.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorDoc {
+    /// HTTP status.
+    pub status: u16,
+    /// The stable code.
+    pub code: &'static str,
+    /// When it happens.
+    pub when: &'static str,
+}
+
+/// The errors of one operation (or a family of them), listed in the OpenAPI document.
+pub trait ErrorSet: Send + Sync + 'static {
+    /// Every error the operation can answer with.
+    fn errors() -> Vec<ErrorDoc>;
+}
+
+/// Errors every authenticated operation can answer with.
+pub const AUTHENTICATED: &[ErrorDoc] = &[
+    ErrorDoc {
+        status: 401,
+        code: "NO_TOKEN",
+        when: "no `auth` cookie and no bearer token",
+    },
+    ErrorDoc {
+        status: 401,
+        code: "TOKEN_EXPIRED",
+        when: "the session has expired",
+    },
+    ErrorDoc {
+        status: 401,
+        code: "INVALID_TOKEN",
+        when: "the token or cookie is not ours, or the user is gone",
+    },
+    ErrorDoc {
+        status: 401,
+        code: "SESSION_REVOKED",
+        when: "the session was logged out or rotated",
+    },
+];
+
+/// Errors any operation can answer with.
+pub const ALWAYS: &[ErrorDoc] = &[
+    ErrorDoc {
+        status: 500,
+        code: "INTERNAL_SERVER_ERROR",
+        when: "a server fault (never a client mistake)",
+    },
+    ErrorDoc {
+        status: 503,
+        code: "SERVICE_UNAVAILABLE",
+        when: "the database is unreachable; retry",
+    },
+];
+
+/// An [`ApiError`] returned by an operation whose possible errors are the set `S`: handlers return
+/// `Result<…Response, Failure<S>>` and use `?` on anything that converts into `ApiError`.
+pub struct Failure<S: ErrorSet>(pub ApiError, std::marker::PhantomData<S>);
+
+impl<S: ErrorSet, E: Into<ApiError>> From<E> for Failure<S> {
+    fn from(err: E) -> Self {
+        Self(err.into(), std::marker::PhantomData)
+    }
+}
+
+impl<S: ErrorSet> From<Failure<S>> for poem::Error {
+    fn from(failure: Failure<S>) -> Self {
+        poem::Error::from(failure.0)
+    }
+}
+
+impl<S: ErrorSet> poem_openapi::ApiResponse for Failure<S> {
+    fn meta() -> poem_openapi::registry::MetaResponses {
+        use poem_openapi::{
+            registry::{MetaMediaType, MetaResponse},
+            types::Type,
+        };
+        let mut errors = S::errors();
+        errors.extend_from_slice(ALWAYS);
+        let mut statuses: Vec<u16> = errors.iter().map(|e| e.status).collect();
+        statuses.sort_unstable();
+        statuses.dedup();
+        let responses = statuses
+            .into_iter()
+            .map(|status| {
+                let text = errors
+                    .iter()
+                    .filter(|e| e.status == status)
+                    .map(|e| format!("`{}`: {}", e.code, e.when))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                MetaResponse {
+                    description: static_description(text),
+                    status: Some(status),
+                    status_range: None,
+                    content: vec![MetaMediaType {
+                        content_type: "application/json; charset=utf-8",
+                        schema: ErrorBody::schema_ref(),
+                    }],
+                    headers: vec![],
+                }
+            })
+            .collect();
+        poem_openapi::registry::MetaResponses { responses }
+    }
+
+    fn register(registry: &mut poem_openapi::registry::Registry) {
+        <ErrorBody as poem_openapi::types::Type>::register(registry);
+    }
+}
+
+/// poem-openapi wants `&'static str` descriptions; each distinct text is leaked once, so the
+/// memory is bounded by the number of distinct error lists in the API.
+fn static_description(text: String) -> &'static str {
+    use std::{collections::HashSet, sync::Mutex, sync::OnceLock};
+    static TEXTS: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    let mut texts = TEXTS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(existing) = texts.get(text.as_str()) {
+        return existing;
+    }
+    let leaked: &'static str = Box::leak(text.into_boxed_str());
+    texts.insert(leaked);
+    leaked
 }

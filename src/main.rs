@@ -6,10 +6,12 @@ use std::process::ExitCode;
 use confab::{config::Config, embedded_db::EmbeddedPostgres, startup::Application, telemetry};
 use migration::MigratorTrait;
 
-const USAGE: &str = "usage: confab [serve | migrate | db stop]\n\
-    \n  serve      run the server (the default)\
-    \n  migrate    apply pending database migrations and exit\
-    \n  db stop    stop the embedded PostgreSQL cluster under DATA_DIR, if it runs";
+const USAGE: &str = "usage: confab [serve | migrate | session create --username NAME [--email E] | db stop]\n\
+    \n  serve            run the server (the default)\
+    \n  migrate          apply pending database migrations and exit\
+    \n  session create   create the user if needed and print a session token (a Bearer token\
+    \n                   for bots, scripts and load tests)\
+    \n  db stop          stop the embedded PostgreSQL cluster under DATA_DIR, if it runs";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -37,6 +39,13 @@ async fn main() -> ExitCode {
         [] | ["serve"] => serve(config).await,
         ["migrate"] => migrate(config).await,
         ["db", "stop"] => stop_embedded(&config),
+        ["session", "create", rest @ ..] => match SessionRequest::parse(rest) {
+            Some(request) => create_session(config, request).await,
+            None => {
+                eprintln!("{USAGE}");
+                return ExitCode::from(2);
+            }
+        },
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -90,6 +99,51 @@ async fn migrate(config: Config) -> anyhow::Result<()> {
         let db = confab::data::connect(&url, config.database_pool_size).await?;
         migration::Migrator::up(&db, None).await?;
         tracing::info!("migrations applied");
+        Ok(())
+    })
+    .await
+}
+
+/// The arguments of `confab session create`.
+struct SessionRequest {
+    username: String,
+    email: Option<String>,
+}
+
+impl SessionRequest {
+    fn parse(args: &[&str]) -> Option<Self> {
+        let mut username = None;
+        let mut email = None;
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            match *arg {
+                "--username" => username = args.next().map(|s| (*s).to_owned()),
+                "--email" => email = args.next().map(|s| (*s).to_owned()),
+                _ => return None,
+            }
+        }
+        let username =
+            username.filter(|u| !u.is_empty() && confab::data::user::username_base(u) == *u)?;
+        Some(Self { username, email })
+    }
+}
+
+/// Creates the user if needed and prints a session token, through the same session code a
+/// browser sign-in uses (the row in `sessions`, the JWT, the expiry).
+async fn create_session(config: Config, request: SessionRequest) -> anyhow::Result<()> {
+    with_database(config, |config, url| async move {
+        let db = confab::data::connect(&url, 2).await?;
+        migration::Migrator::up(&db, None).await?;
+        let user = confab::data::user::find_or_create_user_by_username(
+            &db,
+            &request.username,
+            request.email.as_deref(),
+        )
+        .await?;
+        let sessions = confab::session::Sessions::new(&config);
+        let issued = sessions.issue(&db, user.id).await?;
+        tracing::info!(user.id = %user.id, "session created");
+        println!("{}", issued.token);
         Ok(())
     })
     .await

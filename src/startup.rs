@@ -44,6 +44,8 @@ impl Application {
 
         let metrics = Arc::new(Metrics::new());
         let state = AppState {
+            sessions: Arc::new(crate::session::Sessions::new(&config)),
+            oauth: Arc::new(crate::oauth::OAuthClients::new(&config)?),
             config: Arc::new(config),
             db,
             metrics: metrics.clone(),
@@ -57,6 +59,7 @@ impl Application {
             .at("/status", infra::get_status)
             .at("/metrics", infra::get_metrics)
             .nest("/", docs::with_index(api.into_endpoint()))
+            .with(poem::middleware::CookieJarManager::new())
             .data(state.clone());
         let http = middleware::edge(http, metrics);
         // Socket.IO stays outside the HTTP edge: its long-lived requests are not API requests, and

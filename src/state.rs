@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
-use crate::{config::Config, metrics::Metrics};
+use crate::{config::Config, metrics::Metrics, oauth::OAuthClients, session::Sessions};
 
 /// Shared application state, handed to each API struct.
 #[derive(Clone)]
@@ -15,4 +15,8 @@ pub struct AppState {
     pub db: DatabaseConnection,
     /// Prometheus metrics.
     pub metrics: Arc<Metrics>,
+    /// Session issuing, verification and revocation.
+    pub sessions: Arc<Sessions>,
+    /// The OAuth providers.
+    pub oauth: Arc<OAuthClients>,
 }

@@ -3,6 +3,9 @@
 //! Functions here take a connection and plain values, enforce the domain's rules (membership,
 //! ownership) inside their queries, and return domain errors, never HTTP types.
 
+pub mod session;
+pub mod user;
+
 use std::time::{Duration, Instant};
 
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};

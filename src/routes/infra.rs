@@ -3,14 +3,8 @@
 use poem::{Response, handler, http::StatusCode, web::Data};
 use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 
+use super::Tag;
 use crate::state::AppState;
-
-/// OpenAPI tags.
-#[derive(poem_openapi::Tags)]
-enum Tag {
-    /// Liveness and readiness.
-    Infrastructure,
-}
 
 /// The infrastructure area of the API.
 pub struct InfraApi {

@@ -3,18 +3,37 @@
 
 pub mod docs;
 pub mod infra;
+pub mod oauth;
+pub mod session;
+pub mod types;
+pub mod user;
 
 use poem_openapi::OpenApiService;
 
 use crate::state::AppState;
 
+/// OpenAPI tags, in the order the docs page shows them.
+#[derive(poem_openapi::Tags)]
+pub enum Tag {
+    /// Sign-in with GitHub and Google.
+    Authentication,
+    /// The current session.
+    Sessions,
+    /// Liveness and readiness.
+    Infrastructure,
+}
+
 /// Every OpenAPI-described area of the API, combined.
-pub type Apis = infra::InfraApi;
+pub type Apis = (oauth::OAuthApi, session::SessionApi, infra::InfraApi);
 
 /// Builds the OpenAPI service (the routes plus their document).
 pub fn openapi(state: &AppState) -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        infra::InfraApi::new(state.clone()),
+        (
+            oauth::OAuthApi::new(state.clone()),
+            session::SessionApi::new(state.clone()),
+            infra::InfraApi::new(state.clone()),
+        ),
         "Confab API",
         env!("CARGO_PKG_VERSION"),
     )

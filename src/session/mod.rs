@@ -1,0 +1,271 @@
+//! Sessions: signed-cookie JWTs backed by rows of `sessions`, so logout and revocation are
+//! server-side.
+//!
+//! A request is authenticated by [`Sessions::authenticate`]: the token (from `Authorization: Bearer`
+//! or the signed `auth` cookie) is verified, then its session is looked up in [`cache::SessionCache`],
+//! which answers without a database round trip while its entry is younger than `SESSION_CACHE_TTL`.
+//! Revocation on this instance updates the cache at once; other instances see it when their entry
+//! expires (25 s by default, inside the contract's 30 s). The poem-openapi security scheme that hands
+//! handlers the caller lives in [`auth`]; it is the only way a handler learns who is calling.
+
+pub mod auth;
+pub mod cache;
+pub mod cookie;
+pub mod token;
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait};
+use uuid::Uuid;
+
+use self::{
+    cache::{CachedSession, SessionCache},
+    cookie::{CookieRead, CookieSigner, SESSION_COOKIE},
+    token::{Claims, TokenError, TokenKeys},
+};
+use crate::{config::Config, data};
+
+/// Who is calling: the result of authentication.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CurrentUser {
+    /// The user.
+    pub user_id: Uuid,
+    /// Their session.
+    pub session_id: Uuid,
+}
+
+/// Why authentication failed; each is a `401` with its own code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// No cookie and no bearer token.
+    #[error("Authentication token not provided")]
+    NoToken,
+    /// The token (or its session) has expired.
+    #[error("Authentication token has expired")]
+    TokenExpired,
+    /// Bad signature, bad cookie signature, garbage, unknown session, or a deleted user.
+    #[error("Invalid authentication token")]
+    InvalidToken,
+    /// The session was logged out or rotated by a refresh.
+    #[error("Session has been revoked")]
+    SessionRevoked,
+}
+
+impl AuthError {
+    /// The contract's code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::NoToken => "NO_TOKEN",
+            Self::TokenExpired => "TOKEN_EXPIRED",
+            Self::InvalidToken => "INVALID_TOKEN",
+            Self::SessionRevoked => "SESSION_REVOKED",
+        }
+    }
+}
+
+/// A failure to authenticate: an auth refusal, or the database failing underneath.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthFailure {
+    /// The credentials are refused.
+    #[error(transparent)]
+    Refused(#[from] AuthError),
+    /// The session could not be looked up.
+    #[error(transparent)]
+    Database(#[from] DbErr),
+}
+
+/// A freshly issued session.
+pub struct IssuedSession {
+    /// The session's caller identity.
+    pub user: CurrentUser,
+    /// The JWT (for `Authorization: Bearer`).
+    pub token: String,
+    /// When it expires.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Session issuing, verification and revocation, shared through `AppState`.
+pub struct Sessions {
+    keys: TokenKeys,
+    /// Builds and verifies the signed cookies.
+    pub cookies: CookieSigner,
+    cache: SessionCache,
+    ttl: Duration,
+}
+
+impl Sessions {
+    /// Keys and settings from the configuration.
+    pub fn new(config: &Config) -> Self {
+        Self {
+            keys: TokenKeys::new(config.jwt_secret.expose().as_bytes()),
+            cookies: CookieSigner::new(
+                config.cookie_secret.expose().as_bytes(),
+                config.cookie_secure,
+                config.session_ttl,
+            ),
+            cache: SessionCache::new(config.session_cache_ttl),
+            ttl: config.session_ttl,
+        }
+    }
+
+    /// Creates a session row for `user_id` and signs its token.
+    pub async fn issue<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        user_id: Uuid,
+    ) -> Result<IssuedSession, DbErr> {
+        let now = Utc::now();
+        let ttl = chrono::Duration::from_std(self.ttl).unwrap_or(chrono::Duration::days(7));
+        let expires_at = now + ttl;
+        let session = data::session::create_session(db, user_id, expires_at).await?;
+        let claims = Claims {
+            sub: user_id,
+            sid: session.id,
+            iat: now.timestamp(),
+            exp: expires_at.timestamp(),
+        };
+        let token = self
+            .keys
+            .encode(&claims)
+            .map_err(|e| DbErr::Custom(format!("signing a session token: {e}")))?;
+        self.cache.insert(
+            session.id,
+            CachedSession {
+                user_id,
+                expires_at,
+                revoked: false,
+            },
+        );
+        Ok(IssuedSession {
+            user: CurrentUser {
+                user_id,
+                session_id: session.id,
+            },
+            token,
+            expires_at,
+        })
+    }
+
+    /// Picks the token of an HTTP request: an explicit `Authorization: Bearer` header wins over the
+    /// ambient cookie (as in the original).
+    pub fn token_from_http<'a>(
+        &self,
+        authorization: Option<&str>,
+        cookie_headers: impl IntoIterator<Item = &'a str>,
+    ) -> Result<String, AuthError> {
+        if let Some(value) = authorization {
+            return bearer_token(value).ok_or(AuthError::InvalidToken);
+        }
+        self.token_from_cookie(cookie_headers)?
+            .ok_or(AuthError::NoToken)
+    }
+
+    /// The token in the signed `auth` cookie: `Ok(None)` when there is none, an error when it is
+    /// present but not signed by us.
+    pub fn token_from_cookie<'a>(
+        &self,
+        cookie_headers: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Option<String>, AuthError> {
+        match self.cookies.read(cookie_headers, SESSION_COOKIE) {
+            CookieRead::Missing => Ok(None),
+            CookieRead::Invalid => Err(AuthError::InvalidToken),
+            CookieRead::Valid(token) => Ok(Some(token)),
+        }
+    }
+
+    /// Verifies a token and its session (revocation, expiry, the user still existing).
+    pub async fn authenticate(
+        &self,
+        db: &DatabaseConnection,
+        token: &str,
+    ) -> Result<CurrentUser, AuthFailure> {
+        let claims = self.keys.decode(token).map_err(|e| match e {
+            TokenError::Expired => AuthError::TokenExpired,
+            TokenError::Invalid => AuthError::InvalidToken,
+        })?;
+        let session = match self.cache.get(claims.sid) {
+            Some(session) => session,
+            None => {
+                let Some(row) = data::session::find_live_session(db, claims.sid).await? else {
+                    // Unknown session, or its user was deleted (sessions cascade).
+                    return Err(AuthError::InvalidToken.into());
+                };
+                let session = CachedSession {
+                    user_id: row.user_id,
+                    expires_at: row.expires_at,
+                    revoked: row.revoked_at.is_some(),
+                };
+                self.cache.insert(claims.sid, session);
+                session
+            }
+        };
+        if session.user_id != claims.sub {
+            return Err(AuthError::InvalidToken.into());
+        }
+        if session.revoked {
+            return Err(AuthError::SessionRevoked.into());
+        }
+        if session.expires_at <= Utc::now() {
+            return Err(AuthError::TokenExpired.into());
+        }
+        Ok(CurrentUser {
+            user_id: claims.sub,
+            session_id: claims.sid,
+        })
+    }
+
+    /// Ends the session of `token`, which may have expired (logging out must always work).
+    pub async fn log_out(&self, db: &DatabaseConnection, token: &str) -> Result<(), AuthFailure> {
+        let claims = self
+            .keys
+            .decode_allowing_expired(token)
+            .map_err(|_| AuthError::InvalidToken)?;
+        data::session::revoke_user_session(db, claims.sid, claims.sub).await?;
+        self.cache.mark_revoked(claims.sid);
+        Ok(())
+    }
+
+    /// Rotates a session: a new one for the same user, the old one revoked, in one transaction.
+    pub async fn rotate(
+        &self,
+        db: &DatabaseConnection,
+        current: CurrentUser,
+    ) -> Result<IssuedSession, DbErr> {
+        let txn = db.begin().await?;
+        let issued = self.issue(&txn, current.user_id).await?;
+        data::session::revoke_session(&txn, current.session_id).await?;
+        txn.commit().await?;
+        self.cache.mark_revoked(current.session_id);
+        Ok(issued)
+    }
+
+    /// Revokes a session, here at once and elsewhere when their cache entries expire.
+    pub async fn revoke(&self, db: &DatabaseConnection, session_id: Uuid) -> Result<(), DbErr> {
+        data::session::revoke_session(db, session_id).await?;
+        self.cache.mark_revoked(session_id);
+        Ok(())
+    }
+}
+
+/// The token of an `Authorization: Bearer <token>` header value.
+fn bearer_token(value: &str) -> Option<String> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' '))
+        .then(|| token.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_headers_are_parsed_strictly() {
+        assert_eq!(bearer_token("Bearer abc").as_deref(), Some("abc"));
+        assert_eq!(bearer_token("bearer  abc ").as_deref(), Some("abc"));
+        assert_eq!(bearer_token("Bearer a b"), None);
+        assert_eq!(bearer_token("Basic abc"), None);
+        assert_eq!(bearer_token("Bearer"), None);
+    }
+}
