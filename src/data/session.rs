@@ -37,7 +37,7 @@ pub async fn create_session<C: ConnectionTrait>(
 /// Marks a session revoked (a no-op when it already is).
 pub async fn revoke_session<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<(), DbErr> {
     session::Entity::update_many()
-        .col_expr(session::Column::RevokedAt, Expr::current_timestamp().into())
+        .col_expr(session::Column::RevokedAt, Expr::current_timestamp())
         .filter(session::Column::Id.eq(id))
         .filter(session::Column::RevokedAt.is_null())
         .exec(db)
@@ -53,7 +53,7 @@ pub async fn revoke_user_session<C: ConnectionTrait>(
     user_id: Uuid,
 ) -> Result<(), DbErr> {
     session::Entity::update_many()
-        .col_expr(session::Column::RevokedAt, Expr::current_timestamp().into())
+        .col_expr(session::Column::RevokedAt, Expr::current_timestamp())
         .filter(session::Column::Id.eq(id))
         .filter(session::Column::UserId.eq(user_id))
         .filter(session::Column::RevokedAt.is_null())
