@@ -9,6 +9,7 @@
 
 mod helpers;
 
+mod auth;
 mod embedded_db;
 mod infra;
 mod socket;

@@ -6,20 +6,28 @@ use std::collections::HashMap;
 use confab::{config::Config, startup::Application, state::AppState};
 use tokio::sync::oneshot;
 
-use super::db::TestDatabase;
+use super::{
+    db::TestDatabase,
+    fake_provider::{Account, FakeProvider},
+};
 
 /// A running application and a client for it.
 pub struct TestApp {
     /// `http://127.0.0.1:<port>`.
     pub address: String,
-    /// An HTTP client with a cookie store.
+    /// An HTTP client that follows no redirects and keeps no cookies (tests handle both by hand,
+    /// to see exactly what the server sets).
     pub client: reqwest::Client,
+    /// The OAuth provider stand-in the app is configured against.
+    pub provider: FakeProvider,
     /// The application's shared state (its database pool among it).
     pub state: AppState,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
-    // Dropped last: the server must let go of its connections first.
-    _database: TestDatabase,
+    database_url: String,
+    // Dropped last: the server must let go of its connections first. Siblings share the first
+    // app's database and do not own it.
+    _database: Option<TestDatabase>,
 }
 
 impl TestApp {
@@ -32,6 +40,29 @@ impl TestApp {
     pub async fn spawn_with(overrides: &[(&str, &str)]) -> Self {
         init_test_logging();
         let database = TestDatabase::create().await;
+        let provider = FakeProvider::start().await;
+        let url = database.url.clone();
+        Self::spawn_on(url, Some(database), provider, overrides).await
+    }
+
+    /// Another instance over the same database (and provider stand-in), as in a multi-instance
+    /// deployment.
+    pub async fn sibling(&self, overrides: &[(&str, &str)]) -> Self {
+        Self::spawn_on(
+            self.database_url.clone(),
+            None,
+            self.provider.clone(),
+            overrides,
+        )
+        .await
+    }
+
+    async fn spawn_on(
+        database_url: String,
+        database: Option<TestDatabase>,
+        provider: FakeProvider,
+        overrides: &[(&str, &str)],
+    ) -> Self {
         let data_dir =
             std::env::temp_dir().join(format!("confab-test-data-{}", std::process::id()));
         let mut vars: HashMap<String, String> = [
@@ -53,11 +84,12 @@ impl TestApp {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
+        vars.extend(provider.config());
         for (k, v) in overrides {
             vars.insert((*k).to_owned(), (*v).to_owned());
         }
         let config = Config::from_source(&vars).expect("test configuration");
-        let app = Application::build(config, &database.url)
+        let app = Application::build(config, &database_url)
             .await
             .expect("build the app");
         let port = app.port();
@@ -69,13 +101,14 @@ impl TestApp {
         Self {
             address: format!("http://127.0.0.1:{port}"),
             client: reqwest::Client::builder()
-                .cookie_store(true)
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap(),
             state,
+            provider,
             shutdown: Some(tx),
             server: Some(server),
+            database_url,
             _database: database,
         }
     }
@@ -93,6 +126,81 @@ impl TestApp {
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client
             .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Runs the whole OAuth flow as a browser would: start, the provider's authorization redirect,
+    /// the callback with the state cookie. Returns the callback's response.
+    pub async fn oauth_callback_response(
+        &self,
+        provider: &str,
+        account: Account,
+    ) -> reqwest::Response {
+        self.provider.sign_in_next_as(account);
+        let start = self.get(&format!("/auth/{provider}")).await;
+        assert_eq!(start.status(), 302, "sign-in start redirects");
+        let state_cookie = cookie_pair(&start, &format!("{provider}_oauth_state"))
+            .expect("the start sets the state cookie");
+        let authorize = location(&start);
+        let at_provider = self
+            .client
+            .get(authorize)
+            .send()
+            .await
+            .expect("provider answers");
+        assert_eq!(at_provider.status(), 302, "the provider redirects back");
+        let callback = location(&at_provider);
+        // The redirect URI names PUBLIC_URL; the app under test listens elsewhere.
+        let path = callback
+            .split_once("/auth/")
+            .map(|(_, p)| format!("/auth/{p}"))
+            .unwrap();
+        self.client
+            .get(format!("{}{path}", self.address))
+            .header("cookie", state_cookie)
+            .send()
+            .await
+            .expect("callback answers")
+    }
+
+    /// Signs in through the OAuth flow and returns the `auth=…` cookie pair to send back.
+    pub async fn sign_in(&self, provider: &str, account: Account) -> String {
+        let response = self.oauth_callback_response(provider, account).await;
+        assert_eq!(response.status(), 302, "callback redirects to the frontend");
+        cookie_pair(&response, "auth").expect("the callback sets the session cookie")
+    }
+
+    /// Creates a user and a session the way `confab session create` does; returns the bearer token.
+    pub async fn bearer_for(&self, username: &str) -> String {
+        let user =
+            confab::data::user::find_or_create_user_by_username(&self.state.db, username, None)
+                .await
+                .unwrap();
+        self.state
+            .sessions
+            .issue(&self.state.db, user.id)
+            .await
+            .unwrap()
+            .token
+    }
+
+    /// `GET` with a `Cookie` header.
+    pub async fn get_with_cookie(&self, path: &str, cookie: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// `GET` with `Authorization: Bearer`.
+    pub async fn get_with_bearer(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .bearer_auth(token)
             .send()
             .await
             .expect("request")
@@ -132,4 +240,25 @@ fn init_test_logging() {
             .with_test_writer()
             .try_init();
     }
+}
+
+/// The `Location` header.
+pub fn location(response: &reqwest::Response) -> String {
+    response.headers()["location"].to_str().unwrap().to_owned()
+}
+
+/// The full `Set-Cookie` header for cookie `name`, if the response sets it.
+pub fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(str::to_owned)
+}
+
+/// `name=value` of a cookie the response sets, as a browser would send it back.
+pub fn cookie_pair(response: &reqwest::Response, name: &str) -> Option<String> {
+    set_cookie(response, name).map(|c| c.split(';').next().unwrap().to_owned())
 }

@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod db;
+pub mod fake_provider;
 
 pub use app::TestApp;
 
