@@ -43,12 +43,15 @@ impl CookieSigner {
         }
     }
 
-    /// The signed form of `value` for the cookie `name` (the name is part of what is signed, so a
-    /// value cannot be moved from one cookie to another).
+    /// The signed form of `value` for the cookie `name`. The `cookie` crate's MAC covers the value
+    /// only, so the name is made part of the signed text (`name|value`): a value signed for one
+    /// cookie does not verify under another.
     pub fn sign(&self, name: &str, value: &str) -> String {
         let mut jar = CookieJar::new();
-        jar.signed_mut(&self.key)
-            .add(cookie::Cookie::new(name.to_owned(), value.to_owned()));
+        jar.signed_mut(&self.key).add(cookie::Cookie::new(
+            name.to_owned(),
+            format!("{name}|{value}"),
+        ));
         jar.get(name)
             .map(|c| c.value().to_owned())
             .unwrap_or_default()
@@ -73,8 +76,12 @@ impl CookieSigner {
         };
         let mut jar = CookieJar::new();
         jar.add_original(parsed.into_owned());
-        match jar.signed(&self.key).get(name) {
-            Some(verified) => CookieRead::Valid(verified.value().to_owned()),
+        let verified = jar.signed(&self.key).get(name);
+        match verified
+            .as_ref()
+            .and_then(|c| c.value().strip_prefix(name)?.strip_prefix('|'))
+        {
+            Some(value) => CookieRead::Valid(value.to_owned()),
             None => CookieRead::Invalid,
         }
     }

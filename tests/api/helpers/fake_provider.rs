@@ -280,22 +280,20 @@ fn token(
     )
 }
 
-fn account_for(req: &Request, inner: &Inner) -> Result<Account, Response> {
-    if inner.faults.profile {
-        return Err(Response::builder()
-            .status(StatusCode::INTERNAL_SERVER_ERROR)
-            .finish());
-    }
+/// The account of the request's bearer token, or the error response to send.
+fn account_for(req: &Request, inner: &Inner) -> Result<Account, Box<Response>> {
+    let status = if inner.faults.profile {
+        StatusCode::INTERNAL_SERVER_ERROR
+    } else {
+        StatusCode::UNAUTHORIZED
+    };
     req.headers()
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .and_then(|t| inner.tokens.get(t).cloned())
-        .ok_or_else(|| {
-            Response::builder()
-                .status(StatusCode::UNAUTHORIZED)
-                .finish()
-        })
+        .filter(|_| !inner.faults.profile)
+        .ok_or_else(|| Box::new(Response::builder().status(status).finish()))
 }
 
 fn json_response(value: serde_json::Value) -> Response {
@@ -315,7 +313,7 @@ fn github_user(req: &Request, inner: Data<&Arc<Mutex<Inner>>>) -> Response {
             "email": a.email,
             "avatar_url": format!("https://avatars.example/{}", a.login),
         })),
-        Err(response) => response,
+        Err(response) => *response,
     }
 }
 
@@ -331,7 +329,7 @@ fn github_emails(req: &Request, inner: Data<&Arc<Mutex<Inner>>>) -> Response {
                 })
                 .collect(),
         )),
-        Err(response) => response,
+        Err(response) => *response,
     }
 }
 
@@ -346,6 +344,6 @@ fn google_userinfo(req: &Request, inner: Data<&Arc<Mutex<Inner>>>) -> Response {
             "name": a.name,
             "picture": "https://photos.example/me.png",
         })),
-        Err(response) => response,
+        Err(response) => *response,
     }
 }
