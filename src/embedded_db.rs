@@ -45,6 +45,9 @@ pub enum EmbeddedDbError {
          Choose a DATA_DIR elsewhere (e.g. DATA_DIR=/var/lib/confab) or set DATABASE_URL."
     )]
     Unreachable(PathBuf),
+    /// Another Confab server holds this `DATA_DIR`.
+    #[error("another Confab process is using {0}; stop it or choose another DATA_DIR")]
+    Locked(PathBuf),
     /// A PostgreSQL command failed; its output is included.
     #[error("`{command}` failed: {output}")]
     Command {
@@ -100,13 +103,7 @@ impl EmbeddedPostgres {
         let lock = File::create(data_dir.join("confab.lock"))
             .map_err(io_err("creating the cluster lock file"))?;
         if lock.try_lock().is_err() {
-            return Err(EmbeddedDbError::Command {
-                command: "lock DATA_DIR".into(),
-                output: format!(
-                    "another Confab process is using {}; stop it or choose another DATA_DIR",
-                    data_dir.display()
-                ),
-            });
+            return Err(EmbeddedDbError::Locked(data_dir.to_path_buf()));
         }
         let mut pg = Self::start_shared(data_dir)?;
         pg._lock = Some(lock);

@@ -116,6 +116,30 @@ pub enum ApiError {
     /// No such user.
     #[error("User not found")]
     UserNotFound,
+    /// A search query that is blank.
+    #[error("Search query cannot be empty")]
+    InvalidQuery,
+    /// Message search in a conversation the caller is not part of (or that does not exist).
+    #[error("You don't have access to this conversation")]
+    AccessDenied,
+    /// A conversation with oneself.
+    #[error("Cannot create conversation with yourself")]
+    SelfConversation,
+    /// The pair already has a conversation; `details.conversationId` names it.
+    #[error("Conversation already exists between these users")]
+    ConversationExists(uuid::Uuid),
+    /// No such conversation.
+    #[error("Conversation not found")]
+    ConversationNotFound,
+    /// Not a participant of the conversation.
+    #[error("Not authorized to access this conversation")]
+    Forbidden,
+    /// No such message, or not one the caller may act on.
+    #[error("Message not found")]
+    MessageNotFound,
+    /// Message content outside 1..2000 characters after trimming.
+    #[error("{0}")]
+    InvalidContent(&'static str),
     /// A dependency (the database) is unavailable; the client may retry.
     #[error("Service temporarily unavailable")]
     Unavailable(#[source] anyhow::Error),
@@ -135,8 +159,16 @@ impl ApiError {
             | Self::UserFetchFailed
             | Self::NoEmail
             | Self::EmailNotVerified => StatusCode::BAD_REQUEST,
+            Self::InvalidQuery
+            | Self::SelfConversation
+            | Self::ConversationExists(_)
+            | Self::InvalidContent(_) => StatusCode::BAD_REQUEST,
+            Self::AccessDenied | Self::Forbidden => StatusCode::FORBIDDEN,
             Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
-            Self::ProviderDisabled(_) | Self::UserNotFound => StatusCode::NOT_FOUND,
+            Self::ProviderDisabled(_)
+            | Self::UserNotFound
+            | Self::ConversationNotFound
+            | Self::MessageNotFound => StatusCode::NOT_FOUND,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RouteNotFound { .. } => StatusCode::NOT_FOUND,
@@ -160,6 +192,14 @@ impl ApiError {
             Self::NoEmail => "NO_EMAIL",
             Self::EmailNotVerified => "EMAIL_NOT_VERIFIED",
             Self::UserNotFound => "USER_NOT_FOUND",
+            Self::InvalidQuery => "INVALID_QUERY",
+            Self::AccessDenied => "ACCESS_DENIED",
+            Self::SelfConversation => "INVALID_REQUEST",
+            Self::ConversationExists(_) => "CONVERSATION_EXISTS",
+            Self::ConversationNotFound => "CONVERSATION_NOT_FOUND",
+            Self::Forbidden => "FORBIDDEN",
+            Self::MessageNotFound => "MESSAGE_NOT_FOUND",
+            Self::InvalidContent(_) => "INVALID_CONTENT",
             Self::UnsupportedMediaType(_) => "UNSUPPORTED_MEDIA_TYPE",
             Self::BodyTooLarge => "BODY_TOO_LARGE",
             Self::RouteNotFound { .. } => "ROUTE_NOT_FOUND",
@@ -171,7 +211,10 @@ impl ApiError {
 
     /// Extra structured information for the client, if any.
     pub fn details(&self) -> Option<serde_json::Value> {
-        None
+        match self {
+            Self::ConversationExists(id) => Some(serde_json::json!({ "conversationId": id })),
+            _ => None,
+        }
     }
 
     /// The wire body.
@@ -209,15 +252,24 @@ impl ApiError {
         }
         if let Some(e) = err.downcast_ref::<ParseParamError>() {
             return Self::Validation {
-                location: Location::Querystring,
-                field: e.name.to_owned(),
+                location: if is_path_param(e.name) {
+                    Location::Params
+                } else {
+                    Location::Querystring
+                },
+                field: if is_path_param(e.name) {
+                    PATH_PARAM
+                } else {
+                    e.name
+                }
+                .to_owned(),
                 reason: e.reason.clone(),
             };
         }
         if let Some(e) = err.downcast_ref::<ParsePathError>() {
             return Self::Validation {
                 location: Location::Params,
-                field: e.name.to_owned(),
+                field: PATH_PARAM.to_owned(),
                 reason: e.reason.clone(),
             };
         }
@@ -242,6 +294,17 @@ impl ApiError {
     }
 }
 
+/// Every path parameter of the API is named `id`. poem-openapi reports a bad path parameter under
+/// its internal name (`param0`), and a query parameter under its own name, which is never `id`.
+const PATH_PARAM: &str = "id";
+
+fn is_path_param(name: &str) -> bool {
+    name == PATH_PARAM
+        || name
+            .strip_prefix("param")
+            .is_some_and(|n| n.parse::<u8>().is_ok())
+}
+
 /// poem-openapi reports malformed JSON and schema mismatches with one error type; serde_json's
 /// syntax errors always end in "at line L column C", which schema errors never do.
 fn classify_payload_error(reason: &str) -> ApiError {
@@ -249,13 +312,30 @@ fn classify_payload_error(reason: &str) -> ApiError {
         .rsplit_once(" at line ")
         .is_some_and(|(_, tail)| tail.contains(" column "));
     if is_syntax || reason.starts_with("EOF while parsing") {
-        ApiError::InvalidJson(reason.to_owned())
-    } else {
-        ApiError::Validation {
+        return ApiError::InvalidJson(reason.to_owned());
+    }
+    // Our body types report `failed to parse "Type": <field>: <reason>`; anything else is about
+    // the body as a whole.
+    let detail = reason
+        .strip_prefix("failed to parse \"")
+        .and_then(|rest| rest.split_once("\": "))
+        .map_or(reason, |(_, detail)| detail);
+    match detail.split_once(": ") {
+        Some((field, why))
+            if !field.is_empty()
+                && field.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+        {
+            ApiError::Validation {
+                location: Location::Body,
+                field: field.to_owned(),
+                reason: why.to_owned(),
+            }
+        }
+        _ => ApiError::Validation {
             location: Location::Body,
             field: "root".into(),
             reason: reason.to_owned(),
-        }
+        },
     }
 }
 
@@ -291,6 +371,26 @@ pub fn error_response(body: &ErrorBody) -> Response {
         .into_response()
 }
 
+impl From<crate::data::DataError> for ApiError {
+    fn from(err: crate::data::DataError) -> Self {
+        use crate::data::DataError;
+        match err {
+            DataError::ConversationNotFound => Self::ConversationNotFound,
+            DataError::NotParticipant => Self::Forbidden,
+            DataError::UserNotFound => Self::UserNotFound,
+            DataError::MessageNotFound => Self::MessageNotFound,
+            DataError::ConversationExists(id) => Self::ConversationExists(id),
+            DataError::SelfConversation => Self::SelfConversation,
+            DataError::UnknownCursor => Self::Validation {
+                location: Location::Querystring,
+                field: "before/after".into(),
+                reason: "no such message in this conversation".into(),
+            },
+            DataError::Db(e) => e.into(),
+        }
+    }
+}
+
 impl From<sea_orm::DbErr> for ApiError {
     fn from(err: sea_orm::DbErr) -> Self {
         match err {
@@ -323,11 +423,16 @@ mod tests {
 
     #[test]
     fn schema_errors_are_validation_errors_with_the_contract_message() {
-        let err = classify_payload_error("failed to parse \"object\": expects object");
+        let err = classify_payload_error("failed to parse \"Body\": content: must be a string");
         assert_eq!(err.code(), "SCHEMA_VALIDATION_ERROR");
         assert_eq!(
             err.to_string(),
-            "Schema validation failed for body: root: failed to parse \"object\": expects object"
+            "Schema validation failed for body: content: must be a string"
+        );
+        let err = classify_payload_error("Expected input type \"object\", found null.");
+        assert_eq!(
+            err.to_string(),
+            "Schema validation failed for body: root: Expected input type \"object\", found null."
         );
     }
 

@@ -3,7 +3,12 @@
 
 use std::process::ExitCode;
 
-use confab::{config::Config, embedded_db::EmbeddedPostgres, startup::Application, telemetry};
+use confab::{
+    config::Config,
+    embedded_db::{EmbeddedDbError, EmbeddedPostgres},
+    startup::Application,
+    telemetry,
+};
 use migration::MigratorTrait;
 
 const USAGE: &str = "usage: confab [serve | migrate | session create --username NAME [--email E] | db stop]\n\
@@ -61,9 +66,18 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Runs `f` with a database URL: the configured server's, or the embedded cluster's, which is
-/// stopped afterwards whatever `f` returned.
-async fn with_database<F, Fut>(config: Config, f: F) -> anyhow::Result<()>
+/// Whether a command owns the embedded cluster for its whole run (the server) or may share one a
+/// running server already owns (`migrate`, `session create`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ClusterUse {
+    Exclusive,
+    SharedWithServer,
+}
+
+/// Runs `f` with a database URL: the configured server's, or the embedded cluster's. A cluster
+/// this command started is stopped afterwards whatever `f` returned; one a running server owns is
+/// left to it.
+async fn with_database<F, Fut>(config: Config, usage: ClusterUse, f: F) -> anyhow::Result<()>
 where
     F: FnOnce(Config, String) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>>,
@@ -72,19 +86,28 @@ where
         let url = url.expose().to_owned();
         return f(config, url).await;
     }
-    tracing::info!(data_dir = %config.data_dir.display(), "DATABASE_URL is unset: starting the embedded PostgreSQL");
+    tracing::info!(data_dir = %config.data_dir.display(), "DATABASE_URL is unset: using the embedded PostgreSQL");
     let data_dir = config.data_dir.clone();
-    let embedded =
-        tokio::task::spawn_blocking(move || EmbeddedPostgres::start_exclusive(&data_dir)).await??;
+    let started =
+        tokio::task::spawn_blocking(move || match EmbeddedPostgres::start_exclusive(&data_dir) {
+            Err(EmbeddedDbError::Locked(_)) if usage == ClusterUse::SharedWithServer => {
+                EmbeddedPostgres::start_shared(&data_dir).map(|pg| (pg, false))
+            }
+            other => other.map(|pg| (pg, true)),
+        })
+        .await??;
+    let (embedded, owned) = started;
     let url = embedded.database_url();
     let result = f(config, url).await;
-    tracing::info!("stopping the embedded PostgreSQL");
-    tokio::task::spawn_blocking(move || embedded.stop()).await??;
+    if owned {
+        tracing::info!("stopping the embedded PostgreSQL");
+        tokio::task::spawn_blocking(move || embedded.stop()).await??;
+    }
     result
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    with_database(config, |config, url| async move {
+    with_database(config, ClusterUse::Exclusive, |config, url| async move {
         let public_url = config.public_url.clone();
         let app = Application::build(config, &url).await?;
         tracing::info!(port = app.port(), docs = %public_url, "Confab is ready");
@@ -95,12 +118,16 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 }
 
 async fn migrate(config: Config) -> anyhow::Result<()> {
-    with_database(config, |config, url| async move {
-        let db = confab::data::connect(&url, config.database_pool_size).await?;
-        migration::Migrator::up(&db, None).await?;
-        tracing::info!("migrations applied");
-        Ok(())
-    })
+    with_database(
+        config,
+        ClusterUse::SharedWithServer,
+        |config, url| async move {
+            let db = confab::data::connect(&url, config.database_pool_size).await?;
+            migration::Migrator::up(&db, None).await?;
+            tracing::info!("migrations applied");
+            Ok(())
+        },
+    )
     .await
 }
 
@@ -131,21 +158,25 @@ impl SessionRequest {
 /// Creates the user if needed and prints a session token, through the same session code a
 /// browser sign-in uses (the row in `sessions`, the JWT, the expiry).
 async fn create_session(config: Config, request: SessionRequest) -> anyhow::Result<()> {
-    with_database(config, |config, url| async move {
-        let db = confab::data::connect(&url, 2).await?;
-        migration::Migrator::up(&db, None).await?;
-        let user = confab::data::user::find_or_create_user_by_username(
-            &db,
-            &request.username,
-            request.email.as_deref(),
-        )
-        .await?;
-        let sessions = confab::session::Sessions::new(&config);
-        let issued = sessions.issue(&db, user.id).await?;
-        tracing::info!(user.id = %user.id, "session created");
-        println!("{}", issued.token);
-        Ok(())
-    })
+    with_database(
+        config,
+        ClusterUse::SharedWithServer,
+        |config, url| async move {
+            let db = confab::data::connect(&url, 2).await?;
+            migration::Migrator::up(&db, None).await?;
+            let user = confab::data::user::find_or_create_user_by_username(
+                &db,
+                &request.username,
+                request.email.as_deref(),
+            )
+            .await?;
+            let sessions = confab::session::Sessions::new(&config);
+            let issued = sessions.issue(&db, user.id).await?;
+            tracing::info!(user.id = %user.id, "session created");
+            println!("{}", issued.token);
+            Ok(())
+        },
+    )
     .await
 }
 

@@ -43,14 +43,15 @@ impl Application {
         migration::Migrator::up(&db, None).await?;
 
         let metrics = Arc::new(Metrics::new());
+        let (socket_service, io) = socket::build(metrics.clone());
         let state = AppState {
+            realtime: crate::socket::events::Realtime::new(io.clone()),
             sessions: Arc::new(crate::session::Sessions::new(&config)),
             oauth: Arc::new(crate::oauth::OAuthClients::new(&config)?),
             config: Arc::new(config),
             db,
             metrics: metrics.clone(),
         };
-        let (socket_service, io) = socket::build(metrics.clone());
 
         let api = routes::openapi(&state);
         let spec_json = api.spec();

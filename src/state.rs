@@ -4,7 +4,10 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
-use crate::{config::Config, metrics::Metrics, oauth::OAuthClients, session::Sessions};
+use crate::{
+    config::Config, metrics::Metrics, oauth::OAuthClients, session::Sessions,
+    socket::events::Realtime,
+};
 
 /// Shared application state, handed to each API struct.
 #[derive(Clone)]
@@ -19,4 +22,6 @@ pub struct AppState {
     pub sessions: Arc<Sessions>,
     /// The OAuth providers.
     pub oauth: Arc<OAuthClients>,
+    /// Emits realtime events to users' sockets (handlers never touch socketioxide directly).
+    pub realtime: Realtime,
 }

@@ -3,12 +3,69 @@
 //! Functions here take a connection and plain values, enforce the domain's rules (membership,
 //! ownership) inside their queries, and return domain errors, never HTTP types.
 
+pub mod conversation;
+pub mod message;
 pub mod session;
 pub mod user;
 
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, DurationRound, Utc};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
+use uuid::Uuid;
+
+/// What a data operation can refuse, besides the database failing.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    /// No such conversation.
+    #[error("conversation not found")]
+    ConversationNotFound,
+    /// The caller is not a participant of the conversation.
+    #[error("not a participant of the conversation")]
+    NotParticipant,
+    /// No such user.
+    #[error("user not found")]
+    UserNotFound,
+    /// No such message, or not one the caller may act on (no existence leak).
+    #[error("message not found")]
+    MessageNotFound,
+    /// A conversation between the two users exists already.
+    #[error("conversation exists")]
+    ConversationExists(Uuid),
+    /// A conversation with oneself.
+    #[error("cannot open a conversation with yourself")]
+    SelfConversation,
+    /// A `before`/`after` message id that is not in the conversation.
+    #[error("the cursor message is not in this conversation")]
+    UnknownCursor,
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+/// Paging by page number.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    /// 1-based page number.
+    pub page: u64,
+    /// Rows per page (1..=100, checked at the edge).
+    pub limit: u64,
+}
+
+impl Page {
+    /// Rows to skip.
+    pub fn offset(self) -> u64 {
+        self.page.saturating_sub(1).saturating_mul(self.limit)
+    }
+}
+
+/// The current time at the wire's precision (milliseconds), so a timestamp read back from the
+/// API names exactly the stored value (cursors by timestamp are then exact).
+pub fn now() -> DateTime<Utc> {
+    let now = Utc::now();
+    now.duration_trunc(chrono::Duration::milliseconds(1))
+        .unwrap_or(now)
+}
 
 /// Opens the connection pool. Statement logging is off: sqlx logs every statement at INFO, with
 /// parameters that may hold personal data.

@@ -3,8 +3,9 @@
 use chrono::Utc;
 use entity::{identity, user};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr,
-    EntityTrait, IntoActiveModel, QueryFilter, TransactionTrait, sea_query::OnConflict,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    DbBackend, DbErr, EntityTrait, IntoActiveModel, QueryFilter, Statement, TransactionTrait,
+    sea_query::OnConflict,
 };
 use uuid::Uuid;
 
@@ -58,6 +59,77 @@ pub async fn find_user_by_username<C: ConnectionTrait>(
         .filter(user::Column::Username.eq(username))
         .one(db)
         .await
+}
+
+/// Users newest first, optionally only those whose username or name contains `search`.
+pub async fn list_users<C: ConnectionTrait>(
+    db: &C,
+    search: Option<&str>,
+    page: super::Page,
+) -> Result<Vec<user::Model>, DbErr> {
+    let mut values: Vec<sea_orm::Value> = vec![];
+    let filter = match search.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(search) => {
+            values.push(contains_pattern(search).into());
+            "WHERE username ILIKE $1 OR name ILIKE $1"
+        }
+        None => "",
+    };
+    let n = values.len();
+    values.push(i64::try_from(page.limit).unwrap_or(100).into());
+    values.push(i64::try_from(page.offset()).unwrap_or(i64::MAX).into());
+    let sql = format!(
+        "SELECT * FROM users {filter} ORDER BY created_at DESC, id DESC LIMIT ${} OFFSET ${}",
+        n + 1,
+        n + 2
+    );
+    user::Entity::find()
+        .from_raw_sql(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            values,
+        ))
+        .all(db)
+        .await
+}
+
+/// Users whose username or name contains `query` (never by e-mail), best match first: by trigram
+/// similarity, then username. Served by the trigram indexes.
+pub async fn search_users<C: ConnectionTrait>(
+    db: &C,
+    query: &str,
+    limit: u64,
+) -> Result<Vec<user::Model>, DbErr> {
+    user::Entity::find()
+        .from_raw_sql(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            r#"SELECT * FROM users
+               WHERE username ILIKE $1 OR name ILIKE $1
+               ORDER BY greatest(similarity(username, $2), similarity(coalesce(name, ''), $2)) DESC,
+                        username ASC
+               LIMIT $3"#,
+            [
+                contains_pattern(query).into(),
+                query.into(),
+                i64::try_from(limit).unwrap_or(100).into(),
+            ],
+        ))
+        .all(db)
+        .await
+}
+
+/// An `ILIKE` pattern matching `text` anywhere, with `%`, `_` and `\` taken literally.
+pub fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
 }
 
 /// Signs in through a provider: the account keyed by (provider, provider user id) gets its profile
@@ -235,6 +307,11 @@ pub fn username_base(hint: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn like_wildcards_are_taken_literally() {
+        assert_eq!(contains_pattern("a%b_c\\d"), "%a\\%b\\_c\\\\d%");
+    }
 
     #[test]
     fn usernames_keep_only_safe_characters() {

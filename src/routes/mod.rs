@@ -1,9 +1,13 @@
 //! The HTTP edge: one module per area. Handlers parse and validate, call one `data::` function, map
 //! the result to a response type and emit realtime events after commit; they hold no domain logic.
 
+pub mod conversation;
 pub mod docs;
 pub mod infra;
+pub mod message;
 pub mod oauth;
+pub mod page;
+pub mod search;
 pub mod session;
 pub mod types;
 pub mod user;
@@ -19,12 +23,28 @@ pub enum Tag {
     Authentication,
     /// The current session.
     Sessions,
+    /// People.
+    Users,
+    /// 1:1 conversations.
+    Conversations,
+    /// Messages in conversations.
+    Messages,
+    /// Finding people and messages.
+    Search,
     /// Liveness and readiness.
     Infrastructure,
 }
 
 /// Every OpenAPI-described area of the API, combined.
-pub type Apis = (oauth::OAuthApi, session::SessionApi, infra::InfraApi);
+pub type Apis = (
+    oauth::OAuthApi,
+    session::SessionApi,
+    user::UserApi,
+    conversation::ConversationApi,
+    message::MessageApi,
+    search::SearchApi,
+    infra::InfraApi,
+);
 
 /// Builds the OpenAPI service (the routes plus their document).
 pub fn openapi(state: &AppState) -> OpenApiService<Apis, ()> {
@@ -32,6 +52,10 @@ pub fn openapi(state: &AppState) -> OpenApiService<Apis, ()> {
         (
             oauth::OAuthApi::new(state.clone()),
             session::SessionApi::new(state.clone()),
+            user::UserApi::new(state.clone()),
+            conversation::ConversationApi::new(state.clone()),
+            message::MessageApi::new(state.clone()),
+            search::SearchApi::new(state.clone()),
             infra::InfraApi::new(state.clone()),
         ),
         "Confab API",

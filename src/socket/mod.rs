@@ -3,6 +3,7 @@
 //!
 //! HTTP handlers never touch socketioxide types; they go through the typed handle in `AppState`.
 
+pub mod events;
 pub mod transport;
 
 use std::{sync::Arc, time::Duration};

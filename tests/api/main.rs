@@ -10,6 +10,9 @@
 mod helpers;
 
 mod auth;
+mod conversation;
 mod embedded_db;
 mod infra;
+mod message;
+mod search;
 mod socket;

@@ -186,6 +186,88 @@ impl TestApp {
             .token
     }
 
+    /// A signed-in user (created the way `confab session create` does).
+    pub async fn user(&self, username: &str) -> TestUser {
+        let token = self.bearer_for(username).await;
+        let me: serde_json::Value = self
+            .get_with_bearer("/auth/me", &token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        TestUser {
+            id: me["id"].as_str().unwrap().parse().unwrap(),
+            token,
+        }
+    }
+
+    /// A request with `user`'s bearer token; `body` is sent as JSON when given.
+    pub async fn call(
+        &self,
+        user: &TestUser,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> reqwest::Response {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.address))
+            .bearer_auth(&user.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.expect("request")
+    }
+
+    /// `call` returning the status and the JSON body.
+    pub async fn json(
+        &self,
+        user: &TestUser,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let response = self.call(user, method, path, body).await;
+        let status = response.status().as_u16();
+        (
+            status,
+            response.json().await.unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    /// Opens a conversation between `a` and `b`; returns its id.
+    pub async fn conversation(&self, a: &TestUser, b: &TestUser) -> String {
+        let (status, body) = self
+            .json(
+                a,
+                reqwest::Method::POST,
+                &format!("/conversations/{}", b.id),
+                None,
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Sends `content` from `user` into `conversation`; returns the message.
+    pub async fn send(
+        &self,
+        user: &TestUser,
+        conversation: &str,
+        content: &str,
+    ) -> serde_json::Value {
+        let (status, body) = self
+            .json(
+                user,
+                reqwest::Method::POST,
+                &format!("/conversations/{conversation}/messages"),
+                Some(serde_json::json!({ "content": content })),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body
+    }
+
     /// `GET` with a `Cookie` header.
     pub async fn get_with_cookie(&self, path: &str, cookie: &str) -> reqwest::Response {
         self.client
@@ -261,4 +343,13 @@ pub fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
 /// `name=value` of a cookie the response sets, as a browser would send it back.
 pub fn cookie_pair(response: &reqwest::Response, name: &str) -> Option<String> {
     set_cookie(response, name).map(|c| c.split(';').next().unwrap().to_owned())
+}
+
+/// A user with a session.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    /// Their id.
+    pub id: uuid::Uuid,
+    /// Their bearer token.
+    pub token: String,
 }

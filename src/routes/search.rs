@@ -1,0 +1,147 @@
+//! Search: users by username and name, messages by full-text search.
+
+use poem_openapi::{ApiResponse, OpenApi, param::Query, payload::Json};
+use uuid::Uuid;
+
+use super::{Tag, message::Message, user::User};
+use crate::{
+    data,
+    error::{AUTHENTICATED, ApiError, ErrorDoc, ErrorSet, Failure},
+    session::auth::Auth,
+    state::AppState,
+};
+
+/// The search area of the API.
+pub struct SearchApi {
+    state: AppState,
+}
+
+impl SearchApi {
+    /// Creates the area over the shared state.
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
+}
+
+/// Errors of `GET /search/users`.
+pub struct UserSearchErrors;
+impl ErrorSet for UserSearchErrors {
+    fn errors() -> Vec<ErrorDoc> {
+        let mut errors = AUTHENTICATED.to_vec();
+        errors.extend([
+            ErrorDoc {
+                status: 400,
+                code: "INVALID_QUERY",
+                when: "`query` is blank",
+            },
+            ErrorDoc {
+                status: 400,
+                code: "SCHEMA_VALIDATION_ERROR",
+                when: "`query` is missing or `limit` is not an integer from 1 to 100",
+            },
+        ]);
+        errors
+    }
+}
+
+/// Errors of `GET /search/messages`.
+pub struct MessageSearchErrors;
+impl ErrorSet for MessageSearchErrors {
+    fn errors() -> Vec<ErrorDoc> {
+        let mut errors = UserSearchErrors::errors();
+        errors.push(ErrorDoc {
+            status: 403,
+            code: "ACCESS_DENIED",
+            when: "`conversationId` names a conversation the caller is not part of (or none)",
+        });
+        errors
+    }
+}
+
+/// `200 User[]`.
+#[derive(ApiResponse)]
+pub enum SearchUsersResponse {
+    /// Best match first (`[]` when none).
+    #[oai(status = 200)]
+    Ok(Json<Vec<User>>),
+}
+
+/// `200 Message[]`.
+#[derive(ApiResponse)]
+pub enum SearchMessagesResponse {
+    /// Newest first (`[]` when none).
+    #[oai(status = 200)]
+    Ok(Json<Vec<Message>>),
+}
+
+fn non_blank(query: &str) -> Result<&str, ApiError> {
+    let query = query.trim();
+    if query.is_empty() {
+        Err(ApiError::InvalidQuery)
+    } else {
+        Ok(query)
+    }
+}
+
+#[OpenApi(tag = "Tag::Search")]
+impl SearchApi {
+    /// Search users
+    ///
+    /// By username and name (never by e-mail); `%` and `_` match themselves. Best match first.
+    #[oai(path = "/search/users", method = "get", operation_id = "searchUsers")]
+    async fn search_users(
+        &self,
+        auth: Auth,
+        /// Text to look for.
+        query: Query<String>,
+        /// At most this many, 1 to 100 (default 10).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<u64>>,
+    ) -> Result<SearchUsersResponse, Failure<UserSearchErrors>> {
+        let query = non_blank(&query.0)?;
+        let users = data::user::search_users(&self.state.db, query, limit.0.unwrap_or(10)).await?;
+        let me = auth.0.user_id;
+        Ok(SearchUsersResponse::Ok(Json(
+            users.into_iter().map(|u| User::for_viewer(u, me)).collect(),
+        )))
+    }
+
+    /// Search messages
+    ///
+    /// Full-text search (English stemming) over the caller's conversations, or only
+    /// `conversationId`; deleted messages are left out. Newest first.
+    #[oai(
+        path = "/search/messages",
+        method = "get",
+        operation_id = "searchMessages"
+    )]
+    async fn search_messages(
+        &self,
+        auth: Auth,
+        /// Words to look for.
+        query: Query<String>,
+        /// At most this many, 1 to 100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<u64>>,
+        /// Only this conversation.
+        #[oai(name = "conversationId")]
+        conversation_id: Query<Option<Uuid>>,
+    ) -> Result<SearchMessagesResponse, Failure<MessageSearchErrors>> {
+        let query = non_blank(&query.0)?;
+        let found = data::message::search_messages(
+            &self.state.db,
+            auth.0.user_id,
+            query,
+            conversation_id.0,
+            limit.0.unwrap_or(20),
+        )
+        .await
+        .map_err(|e| match e {
+            data::DataError::Db(e) => ApiError::from(e),
+            _ => ApiError::AccessDenied,
+        })?;
+        Ok(SearchMessagesResponse::Ok(Json(
+            found.into_iter().map(Into::into).collect(),
+        )))
+    }
+}

@@ -1,0 +1,206 @@
+//! Users and search: listing, lookup, trigram user search, full-text message search.
+
+use reqwest::Method;
+use serde_json::Value;
+
+use crate::helpers::TestApp;
+
+fn names(list: &Value) -> Vec<String> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["username"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn users_are_listed_newest_first_and_show_only_the_callers_email() {
+    let app = TestApp::spawn().await;
+    let first = app.user("first").await;
+    confab::data::user::find_or_create_user_by_username(
+        &app.state.db,
+        "second",
+        Some("s@example.com"),
+    )
+    .await
+    .unwrap();
+    let (status, list) = app.json(&first, Method::GET, "/user", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(names(&list), ["second", "first"]);
+    assert_eq!(
+        list[0]["email"],
+        Value::Null,
+        "another user's e-mail is never shown"
+    );
+    let (_, list) = app
+        .json(&first, Method::GET, "/user?search=sec", None)
+        .await;
+    assert_eq!(names(&list), ["second"]);
+    let (status, list) = app
+        .json(&first, Method::GET, "/user?search=nobody", None)
+        .await;
+    assert_eq!((status, list), (200, serde_json::json!([])));
+    let (_, page2) = app
+        .json(&first, Method::GET, "/user?limit=1&page=2", None)
+        .await;
+    assert_eq!(names(&page2), ["first"]);
+}
+
+#[tokio::test]
+async fn a_user_is_found_by_id_and_an_unknown_id_is_404() {
+    let app = TestApp::spawn().await;
+    let me = app.user("me").await;
+    let (status, body) = app
+        .json(&me, Method::GET, &format!("/user/{}", me.id), None)
+        .await;
+    assert_eq!((status, body["username"].as_str()), (200, Some("me")));
+    let upper = me.id.to_string().to_uppercase();
+    let (status, body) = app
+        .json(&me, Method::GET, &format!("/user/{upper}"), None)
+        .await;
+    assert_eq!(
+        (status, body["id"].as_str()),
+        (200, Some(me.id.to_string().as_str())),
+        "ids are normalised"
+    );
+    let (status, body) = app
+        .json(
+            &me,
+            Method::GET,
+            &format!("/user/{}", uuid::Uuid::now_v7()),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("USER_NOT_FOUND"))
+    );
+}
+
+#[tokio::test]
+async fn user_search_matches_username_and_name_best_first_never_email_and_takes_wildcards_literally()
+ {
+    let app = TestApp::spawn().await;
+    let me = app.user("searcher").await;
+    for (name, email) in [
+        ("annabelle", "x1@example.com"),
+        ("anna", "x2@example.com"),
+        ("hannah", "anna@example.com"),
+        ("per_cent", "x3@example.com"),
+        ("percent", "x4@example.com"),
+    ] {
+        confab::data::user::find_or_create_user_by_username(&app.state.db, name, Some(email))
+            .await
+            .unwrap();
+    }
+    let (status, list) = app
+        .json(&me, Method::GET, "/search/users?query=anna", None)
+        .await;
+    assert_eq!(status, 200);
+    let found = names(&list);
+    assert_eq!(found[0], "anna", "the exact match first: {found:?}");
+    assert!(found.contains(&"annabelle".to_owned()) && found.contains(&"hannah".to_owned()));
+    let (_, list) = app
+        .json(&me, Method::GET, "/search/users?query=example.com", None)
+        .await;
+    assert_eq!(
+        list,
+        serde_json::json!([]),
+        "e-mail addresses are not searched"
+    );
+    let (_, list) = app
+        .json(&me, Method::GET, "/search/users?query=per_", None)
+        .await;
+    assert_eq!(names(&list), ["per_cent"], "`_` is literal");
+    let (_, list) = app
+        .json(&me, Method::GET, "/search/users?query=%25", None)
+        .await;
+    assert_eq!(list, serde_json::json!([]), "`%` is literal");
+    let (status, body) = app
+        .json(&me, Method::GET, "/search/users?query=%20%20", None)
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("INVALID_QUERY"))
+    );
+    let (status, _) = app
+        .json(&me, Method::GET, "/search/users?query=a&limit=1.5", None)
+        .await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn message_search_is_full_text_over_the_callers_conversations_only() {
+    let app = TestApp::spawn().await;
+    let (alice, bob, eve) = (
+        app.user("alice").await,
+        app.user("bob").await,
+        app.user("eve").await,
+    );
+    let ab = app.conversation(&alice, &bob).await;
+    let be = app.conversation(&bob, &eve).await;
+    let m1 = app.send(&alice, &ab, "We are running late tonight").await;
+    let m2 = app.send(&bob, &ab, "I run every morning").await;
+    let m3 = app.send(&bob, &be, "Eve, shall we run?").await;
+    app.send(&alice, &ab, "nothing to see").await;
+
+    let (status, found) = app
+        .json(&alice, Method::GET, "/search/messages?query=runs", None)
+        .await;
+    assert_eq!(status, 200);
+    let ids: Vec<&str> = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [m2["id"].as_str().unwrap(), m1["id"].as_str().unwrap()],
+        "stemmed, newest first, alice's only"
+    );
+
+    let (_, found) = app
+        .json(
+            &bob,
+            Method::GET,
+            &format!("/search/messages?query=run&conversationId={be}"),
+            None,
+        )
+        .await;
+    let ids: Vec<&str> = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [m3["id"].as_str().unwrap()],
+        "filtered by conversationId"
+    );
+
+    let (status, body) = app
+        .json(
+            &alice,
+            Method::GET,
+            &format!("/search/messages?query=run&conversationId={be}"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("ACCESS_DENIED"))
+    );
+    let (status, body) = app
+        .json(&alice, Method::GET, "/search/messages?query=%20", None)
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("INVALID_QUERY"))
+    );
+    let (status, body) = app
+        .json(&alice, Method::GET, "/search/messages?query=zebra", None)
+        .await;
+    assert_eq!((status, body), (200, serde_json::json!([])));
+}
