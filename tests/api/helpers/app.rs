@@ -24,7 +24,8 @@ pub struct TestApp {
     pub state: AppState,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
-    database_url: String,
+    /// The URL of the app's database.
+    pub database_url: String,
     // Dropped last: the server must let go of its connections first. Siblings share the first
     // app's database and do not own it.
     _database: Option<TestDatabase>,
