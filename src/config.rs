@@ -30,6 +30,7 @@ pub const VARIABLES: &[&str] = &[
     "COOKIE_SECURE",
     "SESSION_TTL",
     "SESSION_CACHE_TTL",
+    "PRESENCE_GRACE",
     "GITHUB_CLIENT_ID",
     "GITHUB_CLIENT_SECRET",
     "GITHUB_REDIRECT_URL",
@@ -171,6 +172,8 @@ pub struct Config {
     /// How long a session read from the database is trusted before it is read again; bounds how
     /// long a revocation on another instance goes unseen here (0 disables the cache).
     pub session_cache_ttl: Duration,
+    /// How long a user whose last socket dropped stays online (a quick reconnect does not flap).
+    pub presence_grace: Duration,
     /// GitHub OAuth.
     pub github: OAuthProviderConfig,
     /// Google OAuth.
@@ -296,6 +299,16 @@ impl Config {
                 }
             },
         };
+        let presence_grace = match var("PRESENCE_GRACE").as_deref() {
+            None => Duration::from_secs(3),
+            Some("0") => Duration::ZERO,
+            Some(raw) => parse_duration(raw).ok_or_else(|| {
+                ConfigError::new(
+                    "PRESENCE_GRACE",
+                    format!("`{raw}` is not a duration like 3s"),
+                )
+            })?,
+        };
         let trust_proxy = match var("TRUST_PROXY").as_deref() {
             None | Some("false") => 0,
             Some("true") => 1,
@@ -413,6 +426,7 @@ impl Config {
             cookie_secure,
             session_ttl,
             session_cache_ttl,
+            presence_grace,
             github,
             google,
             trust_proxy,

@@ -43,9 +43,12 @@ impl Application {
         migration::Migrator::up(&db, None).await?;
 
         let metrics = Arc::new(Metrics::new());
-        let (socket_service, io) = socket::build(metrics.clone());
+        let (socket_service, io) = socket::build();
         let state = AppState {
             realtime: crate::socket::events::Realtime::new(io.clone()),
+            presence: Arc::new(crate::socket::presence::Presence::new(
+                config.presence_grace,
+            )),
             sessions: Arc::new(crate::session::Sessions::new(&config)),
             oauth: Arc::new(crate::oauth::OAuthClients::new(&config)?),
             config: Arc::new(config),
@@ -53,6 +56,7 @@ impl Application {
             metrics: metrics.clone(),
         };
 
+        socket::register(&io, state.clone());
         let api = routes::openapi(&state);
         let spec_json = api.spec();
         let spec_yaml = api.spec_yaml();

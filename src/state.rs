@@ -5,8 +5,11 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    config::Config, metrics::Metrics, oauth::OAuthClients, session::Sessions,
-    socket::events::Realtime,
+    config::Config,
+    metrics::Metrics,
+    oauth::OAuthClients,
+    session::Sessions,
+    socket::{events::Realtime, presence::Presence},
 };
 
 /// Shared application state, handed to each API struct.
@@ -24,4 +27,6 @@ pub struct AppState {
     pub oauth: Arc<OAuthClients>,
     /// Emits realtime events to users' sockets (handlers never touch socketioxide directly).
     pub realtime: Realtime,
+    /// Who is online on this instance.
+    pub presence: Arc<Presence>,
 }

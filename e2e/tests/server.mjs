@@ -1,5 +1,5 @@
 // Starts and stops the real `confab` binary for end-to-end tests, on the embedded database default.
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -75,6 +75,25 @@ export async function startServer(dataDir, env = {}) {
     stop: () => stopWith("SIGTERM"),
     kill: () => stopWith("SIGKILL"),
   };
+}
+
+/** Creates (if needed) a user and a session with `confab session create`; returns the token. */
+export function createSession(dataDir, username) {
+  return execFileSync(BIN, ["session", "create", "--username", username], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, DATA_DIR: dataDir, LOG_LEVEL: "warn" },
+    encoding: "utf8",
+  }).trim();
+}
+
+/** A JSON request with a bearer token; resolves to { status, body }. */
+export async function api(server, token, method, path, body) {
+  const response = await fetch(`${server.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body ? { "content-type": "application/json" } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null };
 }
 
 /** PIDs of PostgreSQL processes whose command line names this data directory. */

@@ -4,13 +4,15 @@ import { after, before, test } from "node:test";
 import { rmSync } from "node:fs";
 import { io } from "socket.io-client";
 
-import { TIMEOUT_MS, freshDataDir, startServer } from "./server.mjs";
+import { TIMEOUT_MS, createSession, freshDataDir, startServer } from "./server.mjs";
 
 let server;
 let dataDir;
+let token;
 before(async () => {
   dataDir = freshDataDir();
   server = await startServer(dataDir);
+  token = createSession(dataDir, "transport");
 });
 after(async () => {
   await server?.stop();
@@ -32,7 +34,7 @@ function connected(socket) {
 }
 
 test("a websocket-only client connects on the HTTP port", async () => {
-  const socket = io(server.url, { transports: ["websocket"], reconnection: false });
+  const socket = io(server.url, { transports: ["websocket"], reconnection: false, auth: { token } });
   try {
     await connected(socket);
     assert.equal(socket.io.engine.transport.name, "websocket");
@@ -42,7 +44,7 @@ test("a websocket-only client connects on the HTTP port", async () => {
 });
 
 test("a default client starts on polling and upgrades to websocket", async () => {
-  const socket = io(server.url, { reconnection: false });
+  const socket = io(server.url, { reconnection: false, auth: { token } });
   try {
     await connected(socket);
     if (socket.io.engine.transport.name !== "websocket") {
@@ -61,13 +63,14 @@ test("a default client starts on polling and upgrades to websocket", async () =>
 });
 
 test("clients are disconnected promptly when the server shuts down", async () => {
-  const dataDir = freshDataDir();
-  const own = await startServer(dataDir);
-  const socket = io(own.url, { transports: ["websocket"], reconnection: false });
+  const ownDir = freshDataDir();
+  const own = await startServer(ownDir);
+  const ownToken = createSession(ownDir, "shutdown");
+  const socket = io(own.url, { transports: ["websocket"], reconnection: false, auth: { token: ownToken } });
   await connected(socket);
   const reason = new Promise((resolve) => socket.on("disconnect", resolve));
   const stopped = own.stop();
   assert.match(await reason, /transport close|io server disconnect/);
   assert.equal((await stopped).code, 0);
-  rmSync(dataDir, { recursive: true, force: true });
+  rmSync(ownDir, { recursive: true, force: true });
 });

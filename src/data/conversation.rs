@@ -3,8 +3,8 @@
 
 use entity::conversation;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Statement,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, QuerySelect, Statement,
 };
 use uuid::Uuid;
 
@@ -45,6 +45,23 @@ pub async fn get_conversation_for<C: ConnectionTrait>(
         return Err(DataError::NotParticipant);
     }
     Ok(conversation)
+}
+
+/// Everyone who shares a conversation with `user` (who hears about their presence).
+pub async fn list_peer_ids<C: ConnectionTrait>(db: &C, user: Uuid) -> Result<Vec<Uuid>, DataError> {
+    #[derive(sea_orm::FromQueryResult)]
+    struct Peer {
+        peer: Uuid,
+    }
+    let peers = Peer::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        r#"SELECT p2_id AS peer FROM conversations WHERE p1_id = $1
+           UNION SELECT p1_id FROM conversations WHERE p2_id = $1"#,
+        [user.into()],
+    ))
+    .all(db)
+    .await?;
+    Ok(peers.into_iter().map(|p| p.peer).collect())
 }
 
 /// The caller's conversations, most recently active first.

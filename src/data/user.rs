@@ -61,6 +61,19 @@ pub async fn find_user_by_username<C: ConnectionTrait>(
         .await
 }
 
+/// Records that the user's last socket went away just now.
+pub async fn update_last_seen<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<(), DbErr> {
+    user::Entity::update_many()
+        .col_expr(
+            user::Column::LastSeen,
+            sea_orm::sea_query::Expr::value(super::now()),
+        )
+        .filter(user::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Users newest first, optionally only those whose username or name contains `search`.
 pub async fn list_users<C: ConnectionTrait>(
     db: &C,

@@ -86,6 +86,9 @@ impl SessionApi {
                 ApiError::unauthorized(crate::session::AuthError::InvalidToken, &state.sessions)
             })?;
         let issued = state.sessions.rotate(&state.db, auth.0).await?;
+        state
+            .realtime
+            .rebind_session(auth.0.session_id, issued.user.session_id, &issued.token);
         jar.add(state.sessions.cookies.session_cookie(&issued.token));
         Ok(UserResponse::Ok(Json(User::for_viewer(
             user,
@@ -105,7 +108,7 @@ impl SessionApi {
     ) -> Result<LogoutResponse, Failure<SessionErrors>> {
         let sessions = &self.state.sessions;
         match sessions.log_out(&self.state.db, &token.0).await {
-            Ok(()) => {}
+            Ok(session_id) => self.state.realtime.disconnect_session(session_id).await,
             Err(AuthFailure::Refused(reason)) => {
                 return Err(ApiError::unauthorized(reason, sessions).into());
             }

@@ -216,14 +216,15 @@ impl Sessions {
     }
 
     /// Ends the session of `token`, which may have expired (logging out must always work).
-    pub async fn log_out(&self, db: &DatabaseConnection, token: &str) -> Result<(), AuthFailure> {
+    /// Returns the ended session's id.
+    pub async fn log_out(&self, db: &DatabaseConnection, token: &str) -> Result<Uuid, AuthFailure> {
         let claims = self
             .keys
             .decode_allowing_expired(token)
             .map_err(|_| AuthError::InvalidToken)?;
         data::session::revoke_user_session(db, claims.sid, claims.sub).await?;
         self.cache.mark_revoked(claims.sid);
-        Ok(())
+        Ok(claims.sid)
     }
 
     /// Rotates a session: a new one for the same user, the old one revoked, in one transaction.

@@ -1,44 +1,120 @@
-//! The Socket.IO edge: socketioxide on the HTTP port, connection bookkeeping and (in later work)
-//! handshake authentication, typed server events and client-event handlers.
+//! The Socket.IO edge: socketioxide on the HTTP port ([`transport`]), handshake authentication
+//! ([`handshake`]), presence ([`presence`]), client events ([`client_events`]), and the typed
+//! server events HTTP handlers emit through ([`events`]).
 //!
-//! HTTP handlers never touch socketioxide types; they go through the typed handle in `AppState`.
+//! HTTP handlers never touch socketioxide types; they go through [`events::Realtime`] in
+//! `AppState`.
 
+pub mod client_events;
 pub mod events;
+pub mod handshake;
+pub mod presence;
 pub mod transport;
 
 use std::{sync::Arc, time::Duration};
 
 use engineioxide::service::NotFoundService;
 use socketioxide::{
-    SocketIo, extract::SocketRef, service::SocketIoService, socket::DisconnectReason,
+    SocketIo, extract::SocketRef, handler::ConnectHandler, service::SocketIoService,
+    socket::DisconnectReason,
 };
 
-use crate::metrics::Metrics;
+use self::handshake::SocketSession;
+use crate::state::AppState;
 
 /// Largest Engine.IO packet accepted (the original's `maxPayload`).
 const MAX_PAYLOAD: u64 = 1_000_000;
 
-/// Builds the Socket.IO server and its service.
-pub fn build(metrics: Arc<Metrics>) -> (SocketIoService<NotFoundService>, SocketIo) {
-    let (service, io) = SocketIo::builder()
+/// How often every socket's session is checked again (expiry, revocation on another instance).
+const SESSION_SWEEP_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Builds the Socket.IO server and its service; [`register`] attaches the handlers once the
+/// application state exists (the state holds the server's handle).
+pub fn build() -> (SocketIoService<NotFoundService>, SocketIo) {
+    SocketIo::builder()
         .ping_interval(Duration::from_secs(25))
         .ping_timeout(Duration::from_secs(20))
         .max_payload(MAX_PAYLOAD)
         // socketioxide's default is 64 MiB; nothing we accept is larger than one payload.
         .ws_max_message_size(MAX_PAYLOAD as usize)
         .ws_max_frame_size(MAX_PAYLOAD as usize)
-        .build_svc();
+        .build_svc()
+}
 
-    io.ns("/", move |socket: SocketRef| {
-        let metrics = metrics.clone();
+/// Attaches the namespace handlers and starts the session sweeper.
+///
+/// Everything a socket needs is set up in the connect middleware, before the client gets its
+/// connect acknowledgement: socketioxide runs the connect handler as a separate task after the
+/// acknowledgement, so event handlers registered there would miss events a client sends at once
+/// (the original frontend sends `update_status` on connect).
+pub fn register(io: &SocketIo, state: AppState) {
+    let middleware_state = state.clone();
+    let middleware =
+        move |socket: SocketRef, auth: socketioxide::extract::TryData<serde_json::Value>| {
+            let state = middleware_state.clone();
+            async move {
+                let session = handshake::authenticate(&state, &socket, auth.0.ok()).await?;
+                set_up(&socket, &state, session).await;
+                Ok::<(), handshake::HandshakeError>(())
+            }
+        };
+    let handler = |socket: SocketRef| async move {
+        tracing::debug!(socket.id = %socket.id, "socket ready");
+    };
+    io.ns("/", handler.with(middleware));
+    tokio::spawn(sweep_sessions(io.clone(), state));
+}
+
+async fn set_up(socket: &SocketRef, state: &AppState, session: SocketSession) {
+    socket.join([
+        events::user_room(session.user_id),
+        events::session_room(session.session_id),
+    ]);
+    let user_id = session.user_id;
+    socket.extensions.insert(session);
+    client_events::attach(socket, state);
+    state.metrics.open_sockets.inc();
+    tracing::info!(socket.id = %socket.id, user.id = %user_id, "socket connected");
+
+    let on_disconnect_state = state.clone();
+    socket.on_disconnect(move |socket: SocketRef, reason: DisconnectReason| {
+        let state = on_disconnect_state.clone();
         async move {
-            metrics.open_sockets.inc();
-            tracing::info!(socket.id = %socket.id, transport = ?socket.transport_type(), "socket connected");
-            socket.on_disconnect(move |socket: SocketRef, reason: DisconnectReason| async move {
-                metrics.open_sockets.dec();
-                tracing::info!(socket.id = %socket.id, ?reason, "socket disconnected");
-            });
+            state.metrics.open_sockets.dec();
+            tracing::info!(socket.id = %socket.id, user.id = %user_id, ?reason, "socket disconnected");
+            state.presence.socket_disconnected(&state, user_id, socket.id).await;
         }
     });
-    (service, io)
+    state
+        .presence
+        .socket_connected(state, user_id, socket.id)
+        .await;
+}
+
+/// Disconnects sockets whose session has expired or was revoked (on any instance: the session
+/// cache re-reads the database at least every `SESSION_CACHE_TTL`).
+async fn sweep_sessions(io: SocketIo, state: AppState) {
+    let state = Arc::new(state);
+    let mut ticker = tokio::time::interval(SESSION_SWEEP_INTERVAL);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        for socket in io.sockets() {
+            let Some(session) = socket.extensions.get::<SocketSession>() else {
+                continue;
+            };
+            match state.sessions.authenticate(&state.db, &session.token).await {
+                Ok(_) => {}
+                Err(crate::session::AuthFailure::Refused(reason)) => {
+                    tracing::info!(socket.id = %socket.id, reason = reason.code(), "disconnecting a socket whose session ended");
+                    let _ = socket.disconnect();
+                }
+                // The database is down: keep the socket rather than drop everyone.
+                Err(crate::session::AuthFailure::Database(e)) => {
+                    tracing::warn!(error = %e, "session sweep skipped");
+                    break;
+                }
+            }
+        }
+    }
 }

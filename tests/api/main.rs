@@ -16,5 +16,6 @@ mod indexes;
 mod infra;
 mod message;
 mod openapi;
+mod realtime;
 mod search;
 mod socket;
