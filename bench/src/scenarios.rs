@@ -1,0 +1,414 @@
+//! The scenarios and their reports.
+
+use std::{
+    collections::BTreeMap,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, bail};
+use sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
+use tokio::sync::{Mutex, Semaphore};
+
+use crate::{
+    engineio,
+    proc_stats::{self, CpuMeter},
+    setup::{BenchUser, Setup},
+    stats::{Samples, round},
+};
+
+/// A message not delivered within this long counts as lost.
+const LOSS_DEADLINE: Duration = Duration::from_secs(5);
+
+struct Options {
+    url: String,
+    scenario: String,
+    values: BTreeMap<String, String>,
+}
+
+impl Options {
+    fn parse(args: Vec<String>) -> anyhow::Result<Self> {
+        let mut url = "http://127.0.0.1:7200".to_owned();
+        let mut scenario = None;
+        let mut values = BTreeMap::new();
+        let mut it = args.into_iter();
+        while let Some(arg) = it.next() {
+            if let Some(name) = arg.strip_prefix("--") {
+                let value = it
+                    .next()
+                    .with_context(|| format!("--{name} needs a value"))?;
+                if name == "url" {
+                    url = value;
+                } else {
+                    values.insert(name.to_owned(), value);
+                }
+            } else if scenario.is_none() {
+                scenario = Some(arg);
+            } else {
+                bail!("unexpected argument {arg}");
+            }
+        }
+        Ok(Self {
+            url,
+            scenario: scenario.context("no scenario given")?,
+            values,
+        })
+    }
+
+    fn num(&self, name: &str, default: u64) -> anyhow::Result<u64> {
+        match self.values.get(name) {
+            Some(v) => v
+                .parse()
+                .with_context(|| format!("--{name} must be a number")),
+            None => Ok(default),
+        }
+    }
+}
+
+struct Context0 {
+    url: String,
+    http: reqwest::Client,
+    server_pid: Option<u32>,
+}
+
+/// Runs the scenario named in `args`; `Ok(false)` when it completed but failed its check.
+pub async fn run(args: Vec<String>) -> anyhow::Result<bool> {
+    let options = Options::parse(args)?;
+    let ctx = Context0 {
+        url: options.url.trim_end_matches('/').to_owned(),
+        http: reqwest::Client::builder()
+            .pool_max_idle_per_host(512)
+            .build()?,
+        server_pid: proc_stats::find_server_pid(),
+    };
+    let status = ctx.http.get(format!("{}/status", ctx.url)).send().await;
+    if !status.is_ok_and(|r| r.status().is_success()) {
+        bail!("no Confab answers at {}", ctx.url);
+    }
+    let setup = Setup::new().await?;
+    match options.scenario.as_str() {
+        "deliver" => {
+            let pairs = options.num("pairs", 100)? as usize;
+            let world = World::new(&ctx, &setup, pairs).await?;
+            let report = world
+                .deliver(
+                    &ctx,
+                    options.num("rate", 1000)?,
+                    options.num("duration", 10)?,
+                )
+                .await?;
+            Ok(print("deliver", report))
+        }
+        "smoke" => {
+            let world = World::new(&ctx, &setup, 5).await?;
+            let report = world.deliver(&ctx, 50, 3).await?;
+            Ok(print("smoke", report))
+        }
+        "max" => max(&ctx, &setup, &options).await,
+        "idle" => idle(&ctx, &setup, options.num("connections", 1000)? as usize).await,
+        "history" | "search" => reads(&ctx, &setup, &options).await,
+        other => bail!("unknown scenario {other}"),
+    }
+}
+
+/// Prints the table and the JSON line; returns whether the run passed its checks.
+fn print(name: &str, report: Value) -> bool {
+    eprintln!("── {name} ──");
+    if let Value::Object(fields) = &report {
+        for (key, value) in fields {
+            eprintln!("  {key:<22} {value}");
+        }
+    }
+    let passed = report["passed"].as_bool().unwrap_or(true);
+    println!("{}", json!({ "scenario": name, "report": report }));
+    passed
+}
+
+/// Pairs of users with a conversation each and the receivers' sockets connected.
+struct World {
+    pairs: Vec<(BenchUser, BenchUser, uuid::Uuid)>,
+    deliveries: Arc<Mutex<Samples>>,
+    delivered: Arc<AtomicU64>,
+    base: Instant,
+}
+
+impl World {
+    async fn new(ctx: &Context0, setup: &Setup, pairs: usize) -> anyhow::Result<Self> {
+        let users = setup.users(pairs * 2, "deliver").await?;
+        let mut out = vec![];
+        for chunk in users.chunks(2) {
+            let (sender, receiver) = (chunk[0].clone(), chunk[1].clone());
+            let created: Value = ctx
+                .http
+                .post(format!("{}/conversations/{}", ctx.url, receiver.id))
+                .bearer_auth(&sender.token)
+                .send()
+                .await?
+                .json()
+                .await?;
+            let id = created["id"].as_str().context("conversation id")?.parse()?;
+            out.push((sender, receiver, id));
+        }
+        let world = Self {
+            pairs: out,
+            deliveries: Arc::new(Mutex::new(Samples::default())),
+            delivered: Arc::new(AtomicU64::new(0)),
+            base: Instant::now(),
+        };
+        for (_, receiver, _) in &world.pairs {
+            let ws = engineio::connect(&ctx.url, &receiver.token).await?;
+            let (deliveries, delivered, base) = (
+                world.deliveries.clone(),
+                world.delivered.clone(),
+                world.base,
+            );
+            tokio::spawn(async move {
+                let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Duration>();
+                tokio::spawn(async move {
+                    while let Some(latency) = rx.recv().await {
+                        deliveries.lock().await.push(latency);
+                    }
+                });
+                engineio::read_events(ws, |name, args| {
+                    if name != "new_message" {
+                        return;
+                    }
+                    // The content carries the send start, in µs since `base`.
+                    let sent = args
+                        .first()
+                        .and_then(|m| m["content"].as_str())
+                        .and_then(|c| c.strip_prefix("b:"))
+                        .and_then(|us| us.parse::<u64>().ok());
+                    if let Some(sent) = sent {
+                        let latency = base.elapsed().saturating_sub(Duration::from_micros(sent));
+                        if latency <= LOSS_DEADLINE {
+                            delivered.fetch_add(1, Ordering::Relaxed);
+                        }
+                        let _ = tx.send(latency);
+                    }
+                })
+                .await;
+            });
+        }
+        Ok(world)
+    }
+
+    /// Open loop: a send is started every 1/rate s whatever the server's pace.
+    async fn deliver(&self, ctx: &Context0, rate: u64, duration: u64) -> anyhow::Result<Value> {
+        *self.deliveries.lock().await = Samples::default();
+        self.delivered.store(0, Ordering::Relaxed);
+        let total = rate * duration;
+        let http_latency = Arc::new(Mutex::new(Samples::default()));
+        let statuses = Arc::new(Mutex::new(BTreeMap::<String, u64>::new()));
+        let server_cpu = ctx.server_pid.map(CpuMeter::start);
+        let own_cpu = CpuMeter::start(std::process::id());
+        let started = Instant::now();
+        let mut tasks = Vec::with_capacity(total as usize);
+        for i in 0..total {
+            let due = started + Duration::from_secs_f64(i as f64 / rate as f64);
+            tokio::time::sleep_until(due.into()).await;
+            let (sender, _, conversation) = &self.pairs[i as usize % self.pairs.len()];
+            let request = ctx
+                .http
+                .post(format!("{}/conversations/{conversation}/messages", ctx.url))
+                .bearer_auth(&sender.token);
+            let (http_latency, statuses, base) =
+                (http_latency.clone(), statuses.clone(), self.base);
+            tasks.push(tokio::spawn(async move {
+                let at = Instant::now();
+                let content = format!("b:{}", base.elapsed().as_micros());
+                let result = request.json(&json!({ "content": content })).send().await;
+                let elapsed = at.elapsed();
+                let key = match &result {
+                    Ok(r) => r.status().as_u16().to_string(),
+                    Err(e) if e.is_connect() => "connect-error".into(),
+                    Err(_) => "io-error".into(),
+                };
+                http_latency.lock().await.push(elapsed);
+                *statuses.lock().await.entry(key).or_default() += 1;
+            }));
+        }
+        for task in tasks {
+            let _ = task.await;
+        }
+        let sending = started.elapsed();
+        let server_cpu = server_cpu.map(|m| m.percent());
+        let own_cpu = own_cpu.percent();
+        let ok = statuses.lock().await.get("201").copied().unwrap_or(0);
+        let wait_until = Instant::now() + LOSS_DEADLINE;
+        while self.delivered.load(Ordering::Relaxed) < ok && Instant::now() < wait_until {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let delivered = self.delivered.load(Ordering::Relaxed);
+        let statuses = statuses.lock().await.clone();
+        let errors: u64 = statuses
+            .iter()
+            .filter(|(k, _)| *k != "201")
+            .map(|(_, v)| v)
+            .sum();
+        let deliveries = self.deliveries.lock().await.clone();
+        Ok(json!({
+            "pairs": self.pairs.len(),
+            "offered_rate": rate,
+            "achieved_rate": round(ok as f64 / sending.as_secs_f64()),
+            "duration_s": round(sending.as_secs_f64()),
+            "sent_ok": ok,
+            "errors": errors,
+            "statuses": statuses,
+            "lost": ok.saturating_sub(delivered),
+            "http": http_latency.lock().await.summary(),
+            "delivery": deliveries.summary(),
+            "server_cpu_pct": server_cpu.map(round),
+            "bench_cpu_pct": round(own_cpu),
+            "server_rss_kib": ctx.server_pid.and_then(proc_stats::rss_kib),
+            "passed": errors == 0 && ok == delivered,
+        }))
+    }
+}
+
+async fn max(ctx: &Context0, setup: &Setup, options: &Options) -> anyhow::Result<bool> {
+    let world = World::new(ctx, setup, options.num("pairs", 100)? as usize).await?;
+    let duration = options.num("duration", 10)?;
+    let mut best = None;
+    for rate in [500, 1000, 2000, 3000, 4000, 5000, 6000, 8000, 10000] {
+        let report = world.deliver(ctx, rate, duration).await?;
+        let p99 = report["delivery"]["p99_ms"].as_f64().unwrap_or(f64::MAX);
+        let good = report["passed"].as_bool() == Some(true) && p99 <= 100.0;
+        print(&format!("max step {rate}/s"), report.clone());
+        if !good {
+            break;
+        }
+        best = Some(report);
+    }
+    let summary = json!({
+        "highest_rate_with_p99_under_100ms": best.as_ref().map(|r| r["achieved_rate"].clone()),
+        "at_that_rate": best,
+    });
+    Ok(print("max", summary))
+}
+
+async fn idle(ctx: &Context0, setup: &Setup, n: usize) -> anyhow::Result<bool> {
+    let pid = ctx
+        .server_pid
+        .context("the idle scenario needs the server's pid (is `confab` running here?)")?;
+    let users = setup.users(n, "idle").await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let before = proc_stats::rss_kib(pid).unwrap_or(0);
+    let started = Instant::now();
+    let gate = Arc::new(Semaphore::new(256));
+    let mut tasks = vec![];
+    for user in users {
+        let (gate, url) = (gate.clone(), ctx.url.clone());
+        tasks.push(tokio::spawn(async move {
+            let _permit = gate.acquire_owned().await.ok()?;
+            engineio::connect(&url, &user.token).await.ok()
+        }));
+    }
+    let mut sockets = vec![];
+    for task in tasks {
+        if let Ok(Some(ws)) = task.await {
+            sockets.push(ws);
+        }
+    }
+    let connect_time = started.elapsed();
+    // Keep the sockets alive (answering pings) while memory settles.
+    let holders: Vec<_> = sockets
+        .into_iter()
+        .map(|ws| tokio::spawn(engineio::read_events(ws, |_, _| {})))
+        .collect();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = proc_stats::rss_kib(pid).unwrap_or(0);
+    let connected = holders.len();
+    let per_connection = (after.saturating_sub(before) as f64 * 1024.0) / connected.max(1) as f64;
+    for h in holders {
+        h.abort();
+    }
+    let report = json!({
+        "requested": n,
+        "connected": connected,
+        "connect_time_s": round(connect_time.as_secs_f64()),
+        "server_rss_before_kib": before,
+        "server_rss_after_kib": after,
+        "bytes_per_connection": per_connection.round(),
+        "passed": connected == n,
+    });
+    Ok(print("idle", report))
+}
+
+async fn reads(ctx: &Context0, setup: &Setup, options: &Options) -> anyhow::Result<bool> {
+    let conversations = options.num("conversations", 10)? as usize;
+    let per = options.num("per-conversation", 100_000)? as usize;
+    let (owner, ids) = setup.seeded_history(conversations, per).await?;
+    let first = *ids.first().context("no seeded conversation")?;
+    let requests = options.num("requests", 2000)?;
+    let concurrency = options.num("concurrency", 8)?;
+    let search = options.scenario == "search";
+    let queries = ["w042", "running", "meeting w007", "w123 w199"];
+    let latency = Arc::new(Mutex::new(Samples::default()));
+    let failures = Arc::new(AtomicU64::new(0));
+    let next = Arc::new(AtomicU64::new(0));
+    let server_cpu = ctx.server_pid.map(CpuMeter::start);
+    let started = Instant::now();
+    let mut workers = vec![];
+    for _ in 0..concurrency {
+        let (http, url, token) = (ctx.http.clone(), ctx.url.clone(), owner.token.clone());
+        let (latency, failures, next) = (latency.clone(), failures.clone(), next.clone());
+        workers.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= requests {
+                    break;
+                }
+                let path = if search {
+                    format!(
+                        "/search/messages?query={}&limit=20",
+                        queries[i as usize % queries.len()]
+                    )
+                } else {
+                    format!("/conversations/{first}/messages?limit=50")
+                };
+                let at = Instant::now();
+                let ok = http
+                    .get(format!("{url}{path}"))
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success());
+                latency.lock().await.push(at.elapsed());
+                if !ok {
+                    failures.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    for w in workers {
+        let _ = w.await;
+    }
+    let elapsed = started.elapsed();
+    let rows = setup
+        .db
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT count(*) AS n FROM messages",
+        ))
+        .await?
+        .map(|r| r.try_get::<i64>("", "n"))
+        .transpose()?;
+    let failures = failures.load(Ordering::Relaxed);
+    let report = json!({
+        "table_rows": rows,
+        "conversation_rows": per,
+        "requests": requests,
+        "concurrency": concurrency,
+        "rps": round(requests as f64 / elapsed.as_secs_f64()),
+        "latency": latency.lock().await.summary(),
+        "failures": failures,
+        "server_cpu_pct": server_cpu.map(|m| round(m.percent())),
+        "passed": failures == 0,
+    });
+    Ok(print(&options.scenario, report))
+}
