@@ -52,6 +52,7 @@ impl Application {
             sessions: Arc::new(crate::session::Sessions::new(&config)),
             oauth: Arc::new(crate::oauth::OAuthClients::new(&config)?),
             config: Arc::new(config),
+            messages: crate::data::message_writer::MessageWriter::start(db.clone()),
             db,
             metrics: metrics.clone(),
         };

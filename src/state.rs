@@ -19,6 +19,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The database pool.
     pub db: DatabaseConnection,
+    /// Group-committing writer of sent messages.
+    pub messages: crate::data::message_writer::MessageWriter,
     /// Prometheus metrics.
     pub metrics: Arc<Metrics>,
     /// Session issuing, verification and revocation.

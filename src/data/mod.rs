@@ -5,6 +5,7 @@
 
 pub mod conversation;
 pub mod message;
+pub mod message_writer;
 pub mod session;
 pub mod user;
 

@@ -47,6 +47,11 @@ impl MessageContent {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The content, owned.
+    pub fn into_string(self) -> String {
+        self.0
+    }
 }
 
 /// Where a message is in its life.
@@ -463,9 +468,11 @@ impl MessageApi {
         body: Json<MessageContentRequest>,
     ) -> Result<SendMessageResponse, Failure<SendErrors>> {
         let content = MessageContent::parse(&body.0.content)?;
-        let sent =
-            data::message::create_message(&self.state.db, id.0, auth.0.user_id, content.as_str())
-                .await?;
+        let sent = self
+            .state
+            .messages
+            .send(id.0, auth.0.user_id, content.into_string())
+            .await?;
         let message = Message::from(sent.message());
         let payload = message.to_json().unwrap_or_default();
         self.state

@@ -463,3 +463,49 @@ async fn reading_marks_the_message_and_every_earlier_unread_one_from_the_other_s
     let (_, body) = app.json(&bob, Method::PUT, &read(&a1), None).await;
     assert_eq!(body["message"], "Message is already marked as read");
 }
+
+#[tokio::test]
+async fn concurrent_sends_are_batched_without_mixing_up_answers_or_letting_strangers_in() {
+    let app = TestApp::spawn().await;
+    let (alice, bob, c1) = pair(&app).await;
+    let carol = app.user("carol").await;
+    let c2 = app.conversation(&bob, &carol).await;
+    let eve = app.user("eve").await;
+    let p1 = format!("/conversations/{c1}/messages");
+    let p2 = format!("/conversations/{c2}/messages");
+    let sends = (0..60).map(|i| {
+        let (user, path) = match i % 3 {
+            0 => (&alice, &p1),
+            1 => (&carol, &p2),
+            _ => (&eve, &p1),
+        };
+        app.json(
+            user,
+            Method::POST,
+            path,
+            Some(json!({ "content": format!("msg {i}") })),
+        )
+    });
+    let results = futures_util::future::join_all(sends).await;
+    for (i, (status, body)) in results.iter().enumerate() {
+        match i % 3 {
+            2 => assert_eq!((*status, body["code"].as_str()), (403, Some("FORBIDDEN"))),
+            _ => {
+                assert_eq!(*status, 201, "{body}");
+                assert_eq!(
+                    body["content"],
+                    format!("msg {i}"),
+                    "each request gets its own message"
+                );
+            }
+        }
+    }
+    let (_, list) = app
+        .json(&alice, Method::GET, &format!("{p1}?limit=100"), None)
+        .await;
+    assert_eq!(list.as_array().unwrap().len(), 20);
+    let (_, list) = app
+        .json(&carol, Method::GET, &format!("{p2}?limit=100"), None)
+        .await;
+    assert_eq!(list.as_array().unwrap().len(), 20);
+}
