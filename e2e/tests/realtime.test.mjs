@@ -15,7 +15,7 @@ let conversation;
 before(async () => {
   dataDir = freshDataDir();
   server = await startServer(dataDir, { PRESENCE_GRACE: "0" });
-  for (const name of ["alice", "bob", "carol"]) {
+  for (const name of ["alice", "bob", "carol", "dave", "erin"]) {
     const token = createSession(dataDir, name);
     const me = await api(server, token, "GET", "/auth/me");
     users[name] = { token, id: me.body.id };
@@ -137,18 +137,20 @@ test("a message reaches both participants on every tab, and nobody else", async 
 });
 
 test("presence with two tabs: offline only when the last tab goes", async () => {
-  const bob = await as("bob");
+  // Users of their own, so no socket of an earlier test is still closing.
+  await api(server, users.dave.token, "POST", `/conversations/${users.erin.id}`);
+  const erin = await as("erin");
   try {
-    const tab1 = await as("alice");
-    assert.deepEqual((await bob.next("user_status_changed")).args, [users.alice.id, "online"]);
-    const tab2 = await as("alice");
+    const tab1 = await as("dave");
+    assert.deepEqual((await erin.next("user_status_changed")).args, [users.dave.id, "online"]);
+    const tab2 = await as("dave");
     tab1.close();
     tab2.close();
-    const offline = await bob.next("user_status_changed");
-    assert.deepEqual(offline.args, [users.alice.id, "offline"]);
+    const offline = await erin.next("user_status_changed");
+    assert.deepEqual(offline.args, [users.dave.id, "offline"]);
     assert.ok(!offline.skipped.includes("user_status_changed"), "no offline while a tab was open");
   } finally {
-    bob.close();
+    erin.close();
   }
 });
 
