@@ -16,7 +16,8 @@ const USAGE: &str = "usage: confab [serve | migrate | session create --username 
     \n  migrate          apply pending database migrations and exit\
     \n  session create   create the user if needed and print a session token (a Bearer token\
     \n                   for bots, scripts and load tests)\
-    \n  db stop          stop the embedded PostgreSQL cluster under DATA_DIR, if it runs";
+    \n  db stop          stop the embedded PostgreSQL cluster under DATA_DIR, if it runs\
+    \n  healthcheck      exit 0 when the local server's /health answers 200 (for container checks)";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -44,6 +45,7 @@ async fn main() -> ExitCode {
         [] | ["serve"] => serve(config).await,
         ["migrate"] => migrate(config).await,
         ["db", "stop"] => stop_embedded(&config),
+        ["healthcheck"] => healthcheck(&config).await,
         ["session", "create", rest @ ..] => match SessionRequest::parse(rest) {
             Some(request) => create_session(config, request).await,
             None => {
@@ -178,6 +180,19 @@ async fn create_session(config: Config, request: SessionRequest) -> anyhow::Resu
         },
     )
     .await
+}
+
+/// Asks the local server's `/health`; for a container's HEALTHCHECK (no curl in the image).
+async fn healthcheck(config: &Config) -> anyhow::Result<()> {
+    let url = format!("http://127.0.0.1:{}/health", config.port);
+    let response = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(3))
+        .build()?
+        .get(&url)
+        .send()
+        .await?;
+    anyhow::ensure!(response.status().is_success(), "{url} answered {}", response.status());
+    Ok(())
 }
 
 fn stop_embedded(config: &Config) -> anyhow::Result<()> {
