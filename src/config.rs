@@ -44,6 +44,10 @@ pub const VARIABLES: &[&str] = &[
     "GOOGLE_TOKEN_URL",
     "GOOGLE_USERINFO_URL",
     "TRUST_PROXY",
+    "RATE_LIMIT_USER_PER_MINUTE",
+    "RATE_LIMIT_USER_BURST",
+    "RATE_LIMIT_IP_PER_MINUTE",
+    "RATE_LIMIT_IP_BURST",
     "LOG_LEVEL",
     "RUST_LOG",
     "LOG_FORMAT",
@@ -180,6 +184,10 @@ pub struct Config {
     pub google: OAuthProviderConfig,
     /// How many reverse-proxy hops in `X-Forwarded-For` to trust (0: ignore the header).
     pub trust_proxy: usize,
+    /// Requests per minute (sustained) and burst per signed-in user.
+    pub rate_limit_user: (u32, u32),
+    /// Requests per minute (sustained) and burst per client IP, for unauthenticated requests.
+    pub rate_limit_ip: (u32, u32),
     /// Logging.
     pub log: LogConfig,
 }
@@ -319,6 +327,21 @@ impl Config {
                 )
             })?,
         };
+        let positive = |name: &'static str, default: u32| -> Result<u32, ConfigError> {
+            let value: u32 = parse_or(name, var(name), Some(default))?;
+            if value == 0 {
+                return Err(ConfigError::new(name, "must be at least 1"));
+            }
+            Ok(value)
+        };
+        let rate_limit_user = (
+            positive("RATE_LIMIT_USER_PER_MINUTE", 1200)?,
+            positive("RATE_LIMIT_USER_BURST", 200)?,
+        );
+        let rate_limit_ip = (
+            positive("RATE_LIMIT_IP_PER_MINUTE", 300)?,
+            positive("RATE_LIMIT_IP_BURST", 60)?,
+        );
         let log = LogConfig {
             filter: var("LOG_LEVEL")
                 .or_else(|| var("RUST_LOG"))
@@ -430,6 +453,8 @@ impl Config {
             github,
             google,
             trust_proxy,
+            rate_limit_user,
+            rate_limit_ip,
             log,
         })
     }

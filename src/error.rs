@@ -140,6 +140,12 @@ pub enum ApiError {
     /// Message content outside 1..2000 characters after trimming.
     #[error("{0}")]
     InvalidContent(&'static str),
+    /// A state-changing request (or a preflight) from an origin that is not allowed.
+    #[error("Origin not allowed")]
+    OriginNotAllowed,
+    /// Over the rate limit; retry after this many seconds.
+    #[error("Rate limit exceeded, retry in {0} seconds")]
+    RateLimited(u64),
     /// A dependency (the database) is unavailable; the client may retry.
     #[error("Service temporarily unavailable")]
     Unavailable(#[source] anyhow::Error),
@@ -163,7 +169,8 @@ impl ApiError {
             | Self::SelfConversation
             | Self::ConversationExists(_)
             | Self::InvalidContent(_) => StatusCode::BAD_REQUEST,
-            Self::AccessDenied | Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::AccessDenied | Self::Forbidden | Self::OriginNotAllowed => StatusCode::FORBIDDEN,
+            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             Self::ProviderDisabled(_)
             | Self::UserNotFound
@@ -200,6 +207,8 @@ impl ApiError {
             Self::Forbidden => "FORBIDDEN",
             Self::MessageNotFound => "MESSAGE_NOT_FOUND",
             Self::InvalidContent(_) => "INVALID_CONTENT",
+            Self::OriginNotAllowed => "ORIGIN_NOT_ALLOWED",
+            Self::RateLimited(_) => "RATE_LIMITED",
             Self::UnsupportedMediaType(_) => "UNSUPPORTED_MEDIA_TYPE",
             Self::BodyTooLarge => "BODY_TOO_LARGE",
             Self::RouteNotFound { .. } => "ROUTE_NOT_FOUND",
@@ -356,6 +365,11 @@ impl poem::error::ResponseError for ApiError {
                 .headers_mut()
                 .append(poem::http::header::SET_COOKIE, value);
         }
+        if let Self::RateLimited(seconds) = self {
+            response
+                .headers_mut()
+                .insert(poem::http::header::RETRY_AFTER, (*seconds).into());
+        }
         response
     }
 }
@@ -488,6 +502,16 @@ pub const AUTHENTICATED: &[ErrorDoc] = &[
 
 /// Errors any operation can answer with.
 pub const ALWAYS: &[ErrorDoc] = &[
+    ErrorDoc {
+        status: 403,
+        code: "ORIGIN_NOT_ALLOWED",
+        when: "a state-changing request from an origin that is not allowed",
+    },
+    ErrorDoc {
+        status: 429,
+        code: "RATE_LIMITED",
+        when: "over the rate limit; see `Retry-After`",
+    },
     ErrorDoc {
         status: 500,
         code: "INTERNAL_SERVER_ERROR",

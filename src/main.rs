@@ -191,7 +191,11 @@ async fn healthcheck(config: &Config) -> anyhow::Result<()> {
         .get(&url)
         .send()
         .await?;
-    anyhow::ensure!(response.status().is_success(), "{url} answered {}", response.status());
+    anyhow::ensure!(
+        response.status().is_success(),
+        "{url} answered {}",
+        response.status()
+    );
     Ok(())
 }
 

@@ -1,5 +1,5 @@
-//! The request edge around every HTTP route (not `/socket.io`): request id, tracing span, body limit,
-//! the error envelope, metrics and the one log line per request.
+//! The request edge around every HTTP route (not `/socket.io`): request id, tracing span, rate
+//! limit, body limit, the error envelope, metrics and the one log line per request.
 //!
 //! This is the single place where errors are logged: 5xx at `error!` with the whole cause chain, 4xx
 //! at `debug!`. Handlers return errors and never log them.
@@ -12,7 +12,9 @@ use tracing::Instrument;
 
 use crate::{
     error::ApiError,
-    metrics::{HttpLabels, Metrics},
+    metrics::HttpLabels,
+    rate_limit::{Decision, RateKey, client_ip},
+    state::AppState,
 };
 
 /// The largest request body accepted (the original's limit).
@@ -24,19 +26,52 @@ const REQUEST_ID: &str = "x-request-id";
 const PLAIN_ROUTES: &[&str] = &["/", "/status", "/metrics", "/json", "/yaml"];
 
 /// Wraps `ep` in the request edge.
-pub fn edge<E: Endpoint + 'static>(
-    ep: E,
-    metrics: Arc<Metrics>,
-) -> impl Endpoint<Output = Response> {
+pub fn edge<E: Endpoint + 'static>(ep: E, state: AppState) -> impl Endpoint<Output = Response> {
     let ep = Arc::new(ep);
     poem::endpoint::make(move |req: Request| {
         let ep = ep.clone();
-        let metrics = metrics.clone();
-        async move { Ok::<_, poem::Error>(handle(ep.as_ref(), &metrics, req).await) }
+        let state = state.clone();
+        async move { Ok::<_, poem::Error>(handle(ep.as_ref(), &state, req).await) }
     })
 }
 
-async fn handle<E: Endpoint>(ep: &E, metrics: &Metrics, mut req: Request) -> Response {
+/// Infrastructure and docs are never rate-limited (load balancers and the docs page poll them).
+fn is_rate_limited(path: &str) -> bool {
+    !(PLAIN_ROUTES.contains(&path) || path == "/health" || path.starts_with("/static/"))
+}
+
+/// Whose budget the request spends: the user of a correctly signed token, else the client IP.
+fn rate_key(state: &AppState, req: &Request) -> Option<RateKey> {
+    let authorization = req
+        .headers()
+        .get(poem::http::header::AUTHORIZATION)
+        .map(|v| v.to_str().unwrap_or_default());
+    let cookies = crate::session::auth::cookie_headers(req);
+    let user = state
+        .sessions
+        .token_from_http(authorization, cookies)
+        .ok()
+        .and_then(|token| state.sessions.peek_user(&token));
+    if let Some(user) = user {
+        return Some(RateKey::User(user));
+    }
+    let peer = req.remote_addr().as_socket_addr().map(|a| a.ip());
+    let forwarded = req
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
+    client_ip(peer, forwarded, state.config.trust_proxy).map(RateKey::Ip)
+}
+
+fn add_rate_headers(response: &mut Response, decision: Decision) {
+    let headers = response.headers_mut();
+    headers.insert("x-ratelimit-limit", decision.limit.into());
+    headers.insert("x-ratelimit-remaining", decision.remaining.into());
+    headers.insert("x-ratelimit-reset", decision.reset_secs.into());
+}
+
+async fn handle<E: Endpoint>(ep: &E, state: &AppState, mut req: Request) -> Response {
+    let metrics = &state.metrics;
     let started = Instant::now();
     let request_id = req
         .headers()
@@ -59,9 +94,14 @@ async fn handle<E: Endpoint>(ep: &E, metrics: &Metrics, mut req: Request) -> Res
     );
 
     async move {
-        let result = match limit_body(&mut req).await {
-            Ok(()) => ep.call(req).await.map(IntoResponse::into_response),
-            Err(err) => Err(err.into()),
+        let decision = is_rate_limited(&path)
+            .then(|| rate_key(state, &req))
+            .flatten()
+            .map(|key| state.rate_limits.check(&key));
+        let result = match (decision, limit_body(&mut req).await) {
+            (Some(d), _) if !d.allowed => Err(ApiError::RateLimited(d.reset_secs).into()),
+            (_, Err(err)) => Err(err.into()),
+            (_, Ok(())) => ep.call(req).await.map(IntoResponse::into_response),
         };
         let (route, mut response) = match result {
             Ok(resp) => (resp.data::<OperationId>().map(|id| id.0), resp),
@@ -77,6 +117,9 @@ async fn handle<E: Endpoint>(ep: &E, metrics: &Metrics, mut req: Request) -> Res
             .unwrap_or("unmatched");
         if let Ok(value) = HeaderValue::from_str(&request_id) {
             response.headers_mut().insert(REQUEST_ID, value);
+        }
+        if let Some(decision) = decision {
+            add_rate_headers(&mut response, decision);
         }
         let status = response.status().as_u16();
         let elapsed = started.elapsed();

@@ -49,6 +49,16 @@ impl Application {
             presence: Arc::new(crate::socket::presence::Presence::new(
                 config.presence_grace,
             )),
+            rate_limits: Arc::new(crate::rate_limit::RateLimits::new(
+                crate::rate_limit::Limit {
+                    per_minute: config.rate_limit_user.0,
+                    burst: config.rate_limit_user.1,
+                },
+                crate::rate_limit::Limit {
+                    per_minute: config.rate_limit_ip.0,
+                    burst: config.rate_limit_ip.1,
+                },
+            )),
             sessions: Arc::new(crate::session::Sessions::new(&config)),
             oauth: Arc::new(crate::oauth::OAuthClients::new(&config)?),
             config: Arc::new(config),
@@ -67,7 +77,8 @@ impl Application {
             .nest("/", docs::with_index(api.into_endpoint()))
             .with(poem::middleware::CookieJarManager::new())
             .data(state.clone());
-        let http = middleware::edge(http, metrics);
+        crate::rate_limit::spawn_eviction(state.rate_limits.clone());
+        let http = middleware::edge(http, state.clone());
         // Socket.IO stays outside the HTTP edge: its long-lived requests are not API requests, and
         // HTTP body limits and rate limits must not apply to its polling transport.
         let app = Route::new()
@@ -76,6 +87,12 @@ impl Application {
                 socket::transport::SocketIoEndpoint::new(socket_service),
             )
             .nest("/", http);
+        // CORS, the CSRF refusal and the security headers cover everything, Socket.IO included.
+        let origins = crate::http_policy::OriginPolicy::new(
+            state.config.cors_origins.clone(),
+            &state.config.public_url,
+        );
+        let app = crate::http_policy::wrap(app, Arc::new(origins));
 
         let address = format!("{}:{}", state.config.host, state.config.port);
         let acceptor = TcpListener::bind(address.clone())

@@ -29,6 +29,8 @@ pub struct AppState {
     pub oauth: Arc<OAuthClients>,
     /// Emits realtime events to users' sockets (handlers never touch socketioxide directly).
     pub realtime: Realtime,
+    /// HTTP rate limits.
+    pub rate_limits: Arc<crate::rate_limit::RateLimits>,
     /// Who is online on this instance.
     pub presence: Arc<Presence>,
 }

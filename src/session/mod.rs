@@ -174,6 +174,12 @@ impl Sessions {
         }
     }
 
+    /// The user a correctly signed, unexpired token names, without looking at its session (for
+    /// choosing a rate-limit budget before the handler runs; authentication proper happens later).
+    pub fn peek_user(&self, token: &str) -> Option<Uuid> {
+        self.keys.decode(token).ok().map(|claims| claims.sub)
+    }
+
     /// Verifies a token and its session (revocation, expiry, the user still existing).
     pub async fn authenticate(
         &self,
