@@ -338,6 +338,11 @@ pub async fn mark_message_read<C: ConnectionTrait>(
 
 /// Full-text search over the caller's conversations (or one of them), newest first, deleted
 /// messages left out. The `to_tsvector('english', content)` expression is the GIN index's.
+///
+/// The matches are collected from the full-text index first (a materialised CTE), then narrowed to
+/// the caller's conversations. Left to itself the planner intersects the full-text bitmap with the
+/// per-conversation index, which reads every message of the caller's conversations: measured 1.8 s
+/// for a user with 1,000,000 messages, against about 0.1 s this way (see BENCHMARKS.md).
 pub async fn search_messages<C: ConnectionTrait>(
     db: &C,
     caller: Uuid,
@@ -350,17 +355,24 @@ pub async fn search_messages<C: ConnectionTrait>(
         Some(id) => {
             get_conversation_for(db, id, caller).await?;
             values.push(id.into());
-            "AND m.conversation_id = $3"
+            "AND h.conversation_id = $3"
         }
         None => "",
     };
     values.push(i64::try_from(limit).unwrap_or(100).into());
     let sql = format!(
-        "SELECT m.* FROM messages m JOIN conversations c ON c.id = m.conversation_id
-         WHERE (c.p1_id = $1 OR c.p2_id = $1) AND m.status <> 'deleted' {filter}
-           AND to_tsvector('english', m.content) @@ plainto_tsquery('english', $2)
-         ORDER BY m.created_at DESC, m.id DESC
-         LIMIT ${}",
+        "WITH hits AS MATERIALIZED (
+             SELECT id, conversation_id, created_at FROM messages
+             WHERE to_tsvector('english', content) @@ plainto_tsquery('english', $2)
+               AND status <> 'deleted'
+         ), top AS (
+             SELECT h.id FROM hits h JOIN conversations c ON c.id = h.conversation_id
+             WHERE (c.p1_id = $1 OR c.p2_id = $1) {filter}
+             ORDER BY h.created_at DESC, h.id DESC
+             LIMIT ${}
+         )
+         SELECT m.* FROM messages m JOIN top ON top.id = m.id
+         ORDER BY m.created_at DESC, m.id DESC",
         values.len()
     );
     Ok(message::Entity::find()
