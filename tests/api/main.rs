@@ -11,6 +11,7 @@ mod helpers;
 
 mod auth;
 mod conversation;
+mod deploy;
 mod edge;
 mod embedded_db;
 mod indexes;
