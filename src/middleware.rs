@@ -42,14 +42,7 @@ fn is_rate_limited(path: &str) -> bool {
 
 /// Whose budget the request spends: the user of a correctly signed token, else the client IP.
 fn rate_key(state: &AppState, req: &Request) -> Option<RateKey> {
-    let authorization = req
-        .headers()
-        .get(poem::http::header::AUTHORIZATION)
-        .map(|v| v.to_str().unwrap_or_default());
-    let cookies = crate::session::auth::cookie_headers(req);
-    let user = state
-        .sessions
-        .token_from_http(authorization, cookies)
+    let user = crate::session::auth::request_token(state, req)
         .ok()
         .and_then(|token| state.sessions.peek_user(&token));
     if let Some(user) = user {

@@ -89,18 +89,31 @@ pub fn cookie_headers(req: &Request) -> impl Iterator<Item = &str> {
         .filter_map(|v| v.to_str().ok())
 }
 
+/// The session token of an HTTP request: an explicit `Authorization: Bearer` header, else the
+/// signed `auth` cookie.
+pub fn request_token(state: &AppState, req: &Request) -> Result<String, AuthError> {
+    let authorization = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|v| v.to_str().unwrap_or_default());
+    state
+        .sessions
+        .token_from_http(authorization, cookie_headers(req))
+}
+
+/// The application state the routes are mounted with.
+fn app_state(req: &Request) -> Result<&AppState, ApiError> {
+    req.data::<AppState>()
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("AppState is not attached")))
+}
+
 /// Authenticates an HTTP request; failures become the contract's 401s.
 pub async fn authenticate_request(
     state: &AppState,
     req: &Request,
 ) -> Result<CurrentUser, ApiError> {
-    let authorization = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .map(|v| v.to_str().unwrap_or_default());
-    let cookies = cookie_headers(req);
     let sessions = &state.sessions;
-    let result = match sessions.token_from_http(authorization, cookies) {
+    let result = match request_token(state, req) {
         Ok(token) => sessions.authenticate(&state.db, &token).await,
         Err(e) => Err(AuthFailure::Refused(e)),
     };
@@ -145,17 +158,8 @@ impl<'a> ApiExtractor<'a> for SessionToken {
         _body: &mut RequestBody,
         _param_opts: ExtractParamOptions<Self::ParamType>,
     ) -> poem::Result<Self> {
-        let state = req
-            .data::<AppState>()
-            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("AppState is not attached")))?;
-        let authorization = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .map(|v| v.to_str().unwrap_or_default());
-        let cookies = cookie_headers(req);
-        state
-            .sessions
-            .token_from_http(authorization, cookies)
+        let state = app_state(req)?;
+        request_token(state, req)
             .map(SessionToken)
             .map_err(|reason| ApiError::unauthorized(reason, &state.sessions).into())
     }

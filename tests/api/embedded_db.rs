@@ -26,6 +26,21 @@ async fn query_one(url: &str, sql: &str) -> String {
     value
 }
 
+async fn start(dir: &std::path::Path) -> EmbeddedPostgres {
+    let dir = dir.to_path_buf();
+    tokio::task::spawn_blocking(move || EmbeddedPostgres::start_exclusive(&dir))
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+async fn stop(pg: EmbeddedPostgres) {
+    tokio::task::spawn_blocking(move || pg.stop())
+        .await
+        .unwrap()
+        .unwrap();
+}
+
 fn postgres_runs_in(dir: &std::path::Path) -> bool {
     let needle = dir.join("postgres").join("pgdata");
     std::fs::read_dir("/proc")
@@ -38,39 +53,25 @@ fn postgres_runs_in(dir: &std::path::Path) -> bool {
 #[tokio::test]
 async fn a_cluster_keeps_its_data_across_restarts_and_leaves_no_process_behind() {
     let dir = fresh_dir();
-    let d = dir.clone();
-    let pg = tokio::task::spawn_blocking(move || EmbeddedPostgres::start_exclusive(&d))
-        .await
-        .unwrap()
-        .unwrap();
+    let pg = start(&dir).await;
     let url = pg.database_url();
     let db = Database::connect(&url).await.unwrap();
     db.execute_unprepared("CREATE TABLE kept (v text); INSERT INTO kept VALUES ('still here')")
         .await
         .unwrap();
     db.close().await.unwrap();
-    tokio::task::spawn_blocking(move || pg.stop())
-        .await
-        .unwrap()
-        .unwrap();
+    stop(pg).await;
     assert!(
         !postgres_runs_in(&dir),
         "stopping leaves no PostgreSQL process"
     );
 
-    let d = dir.clone();
-    let pg = tokio::task::spawn_blocking(move || EmbeddedPostgres::start_exclusive(&d))
-        .await
-        .unwrap()
-        .unwrap();
+    let pg = start(&dir).await;
     assert_eq!(
         query_one(&pg.database_url(), "SELECT v FROM kept").await,
         "still here"
     );
-    tokio::task::spawn_blocking(move || pg.stop())
-        .await
-        .unwrap()
-        .unwrap();
+    stop(pg).await;
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -85,16 +86,9 @@ async fn a_cluster_left_running_by_a_killed_server_is_adopted() {
     // A SIGKILLed server never stops its cluster (its DATA_DIR lock dies with it): forget the
     // handle the same way.
     std::mem::forget(pg);
-    let d = dir.clone();
-    let pg = tokio::task::spawn_blocking(move || EmbeddedPostgres::start_exclusive(&d))
-        .await
-        .unwrap()
-        .unwrap();
+    let pg = start(&dir).await;
     assert_eq!(query_one(&pg.database_url(), "SELECT 'up'").await, "up");
-    tokio::task::spawn_blocking(move || pg.stop())
-        .await
-        .unwrap()
-        .unwrap();
+    stop(pg).await;
     assert!(!postgres_runs_in(&dir));
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -102,15 +96,8 @@ async fn a_cluster_left_running_by_a_killed_server_is_adopted() {
 #[tokio::test]
 async fn a_stale_pid_file_does_not_block_the_next_start() {
     let dir = fresh_dir();
-    let d = dir.clone();
-    let pg = tokio::task::spawn_blocking(move || EmbeddedPostgres::start_exclusive(&d))
-        .await
-        .unwrap()
-        .unwrap();
-    tokio::task::spawn_blocking(move || pg.stop())
-        .await
-        .unwrap()
-        .unwrap();
+    let pg = start(&dir).await;
+    stop(pg).await;
     // What a machine crash leaves: a pid file naming a process that no longer exists.
     let pid_file = dir.join("postgres/pgdata/postmaster.pid");
     std::fs::write(
@@ -118,33 +105,19 @@ async fn a_stale_pid_file_does_not_block_the_next_start() {
         "999999\n/nowhere\n1700000000\n5432\n\n127.0.0.1\n0 0\nready\n",
     )
     .unwrap();
-    let d = dir.clone();
-    let pg = tokio::task::spawn_blocking(move || EmbeddedPostgres::start_exclusive(&d))
-        .await
-        .unwrap()
-        .unwrap();
+    let pg = start(&dir).await;
     assert_eq!(query_one(&pg.database_url(), "SELECT 'up'").await, "up");
-    tokio::task::spawn_blocking(move || pg.stop())
-        .await
-        .unwrap()
-        .unwrap();
+    stop(pg).await;
     std::fs::remove_dir_all(&dir).ok();
 }
 
 #[tokio::test]
 async fn a_second_server_on_the_same_data_dir_is_refused() {
     let dir = fresh_dir();
-    let d = dir.clone();
-    let pg = tokio::task::spawn_blocking(move || EmbeddedPostgres::start_exclusive(&d))
-        .await
-        .unwrap()
-        .unwrap();
+    let pg = start(&dir).await;
     let err = EmbeddedPostgres::start_exclusive(&dir).unwrap_err();
     assert!(err.to_string().contains("another Confab process"), "{err}");
-    tokio::task::spawn_blocking(move || pg.stop())
-        .await
-        .unwrap()
-        .unwrap();
+    stop(pg).await;
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -156,17 +129,10 @@ async fn a_data_dir_under_a_private_directory_still_works() {
     std::fs::create_dir_all(&private).unwrap();
     std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
     let dir = private.join("data");
-    let d = dir.clone();
-    let pg = tokio::task::spawn_blocking(move || EmbeddedPostgres::start_exclusive(&d))
-        .await
-        .unwrap()
-        .unwrap();
+    let pg = start(&dir).await;
     assert_eq!(query_one(&pg.database_url(), "SELECT 'up'").await, "up");
     let cluster = pg.cluster_dir();
-    tokio::task::spawn_blocking(move || pg.stop())
-        .await
-        .unwrap()
-        .unwrap();
+    stop(pg).await;
     std::fs::remove_dir_all(&private).ok();
     std::fs::remove_dir_all(&cluster).ok();
 }
