@@ -77,7 +77,7 @@ function operation(spec, path, method, op) {
   }
   return el("details", { class: "op", "data-search": [method, path, op.summary, (op.tags || []).join(" ")].join(" ").toLowerCase() },
     el("summary", {}, el("span", { class: "method " + method }, method), el("span", { class: "path" }, path),
-      secured ? el("span", { class: "lock", title: "requires a session" }, "🔒") : null,
+      secured ? el("span", { class: "lock", title: "requires a session (cookie or bearer token)" }, "auth") : null,
       el("span", { class: "summary" }, op.summary || "")),
     body);
 }
