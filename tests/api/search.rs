@@ -204,3 +204,78 @@ async fn message_search_is_full_text_over_the_callers_conversations_only() {
         .await;
     assert_eq!((status, body), (200, serde_json::json!([])));
 }
+
+#[tokio::test]
+async fn search_is_exact_whether_the_recent_windows_suffice_or_the_index_is_needed() {
+    let app = TestApp::spawn().await;
+    let (alice, bob, carol) = (
+        app.user("alice").await,
+        app.user("bob").await,
+        app.user("carol").await,
+    );
+    let ab = app.conversation(&alice, &bob).await;
+    let ac = app.conversation(&alice, &carol).await;
+    // Old "zebra" messages deep in a long conversation, then 140 newer ones about kiwis.
+    let mut zebras = vec![];
+    for i in 0..10 {
+        zebras.push(
+            app.send(
+                if i % 2 == 0 { &alice } else { &bob },
+                &ab,
+                &format!("zebra {i}"),
+            )
+            .await["id"]
+                .clone(),
+        );
+    }
+    let mut kiwis = vec![];
+    for i in 0..140 {
+        kiwis.push(
+            app.send(
+                if i % 2 == 0 { &alice } else { &bob },
+                &ab,
+                &format!("kiwi {i}"),
+            )
+            .await["id"]
+                .clone(),
+        );
+    }
+    for i in 0..3 {
+        zebras.push(
+            app.send(&carol, &ac, &format!("zebra from carol {i}"))
+                .await["id"]
+                .clone(),
+        );
+    }
+    let ids = |v: &Value| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].clone())
+            .collect::<Vec<_>>()
+    };
+
+    // Common word: the newest five kiwis, answered from the recent windows.
+    let (_, found) = app
+        .json(
+            &alice,
+            Method::GET,
+            "/search/messages?query=kiwi&limit=5",
+            None,
+        )
+        .await;
+    let newest: Vec<Value> = kiwis.iter().rev().take(5).cloned().collect();
+    assert_eq!(ids(&found), newest);
+
+    // Rare word, mostly outside the windows: every zebra, newest first, from the index.
+    let (_, found) = app
+        .json(
+            &alice,
+            Method::GET,
+            "/search/messages?query=zebra&limit=20",
+            None,
+        )
+        .await;
+    let expected: Vec<Value> = zebras.iter().rev().cloned().collect();
+    assert_eq!(ids(&found), expected);
+}
