@@ -376,7 +376,7 @@ pub async fn search_messages<C: ConnectionTrait>(
         .filter(message::Column::Id.is_in(ids))
         .all(db)
         .await?;
-    rows.sort_unstable_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
+    rows.sort_unstable_by_key(|m| std::cmp::Reverse((m.created_at, m.id)));
     Ok(rows)
 }
 
