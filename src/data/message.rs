@@ -339,8 +339,8 @@ pub async fn mark_message_read<C: ConnectionTrait>(
     })
 }
 
-/// Newest messages read per conversation by the first phase of a search.
-const SEARCH_WINDOW: i64 = 100;
+/// Newest messages of the caller that the first phase of a search checks.
+const SEARCH_WINDOW: i64 = 500;
 
 /// Conversations above which the first phase is skipped (its cost grows with their number).
 const SEARCH_WINDOW_MAX_CONVERSATIONS: i64 = 50;
@@ -350,9 +350,8 @@ const SEARCH_WINDOW_MAX_CONVERSATIONS: i64 = 50;
 ///
 /// Sorting full-text matches by time means reading every match, which is slow for common words
 /// (a word in 4 % of 1,000,000 messages is 40,000 rows). So the search runs in two phases:
-/// 1. The newest [`SEARCH_WINDOW`] messages of each conversation are checked. If that yields
-///    `limit` matches and the last of them is newer than every window that was cut short, no
-///    unread message can rank higher, and the answer is exact.
+/// 1. The caller's newest [`SEARCH_WINDOW`] messages (merged from each conversation's index) are
+///    checked. If `limit` of them match, nothing older can rank higher: the answer is exact.
 /// 2. Otherwise (rare words, many conversations) the matches come from the GIN index, collected
 ///    first (a materialised CTE) and then narrowed to the caller's conversations. Left to itself
 ///    the planner intersects the full-text bitmap with the per-conversation index, which reads
@@ -368,7 +367,7 @@ pub async fn search_messages<C: ConnectionTrait>(
         get_conversation_for(db, id, caller).await?;
     }
     let limit = i64::try_from(limit).unwrap_or(100);
-    let ids = match search_recent_windows(db, caller, query, conversation_id, limit).await? {
+    let ids = match search_recent(db, caller, query, conversation_id, limit).await? {
         Some(ids) => ids,
         None => search_full_index(db, caller, query, conversation_id, limit).await?,
     };
@@ -380,8 +379,9 @@ pub async fn search_messages<C: ConnectionTrait>(
     Ok(rows)
 }
 
-/// Phase 1: the ids of the newest `limit` matches if the recent windows prove them exact.
-async fn search_recent_windows<C: ConnectionTrait>(
+/// Phase 1: the ids of the newest `limit` matches, if the caller's newest messages prove them
+/// exact (`limit` matches among them, or no older messages at all).
+async fn search_recent<C: ConnectionTrait>(
     db: &C,
     caller: Uuid,
     query: &str,
@@ -389,41 +389,39 @@ async fn search_recent_windows<C: ConnectionTrait>(
     limit: i64,
 ) -> Result<Option<Vec<Uuid>>, DataError> {
     #[derive(FromQueryResult)]
-    struct Window {
+    struct Recent {
         conversations: i64,
+        scanned: i64,
         ids: Option<Vec<Uuid>>,
-        last_match: Option<DateTime<Utc>>,
-        newest_cut: Option<DateTime<Utc>>,
     }
-    let window = Window::find_by_statement(Statement::from_sql_and_values(
+    let recent = Recent::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
         r#"WITH convs AS (
                SELECT id FROM conversations WHERE p1_id = $1 AND ($3::uuid IS NULL OR id = $3)
                UNION ALL
                SELECT id FROM conversations WHERE p2_id = $1 AND ($3::uuid IS NULL OR id = $3)
            ), counted AS (SELECT count(*) AS n FROM convs),
-           win AS (
-               SELECT c.id AS cid, w.id, w.created_at, w.content, w.status
+           newest AS (
+               SELECT w.id, w.created_at
                FROM convs c CROSS JOIN LATERAL (
-                   SELECT id, created_at, content, status FROM messages m
+                   SELECT id, created_at FROM messages m
                    WHERE m.conversation_id = c.id
                    ORDER BY created_at DESC, id DESC
                    LIMIT $4
                ) w
                WHERE (SELECT n FROM counted) <= $6
-           ), cuts AS (
-               SELECT min(created_at) AS oldest FROM win GROUP BY cid HAVING count(*) = $4
+               ORDER BY w.created_at DESC, w.id DESC
+               LIMIT $4
            ), hits AS (
-               SELECT id, created_at FROM win
-               WHERE status <> 'deleted'
-                 AND to_tsvector('english', content) @@ plainto_tsquery('english', $2)
-               ORDER BY created_at DESC, id DESC
+               SELECT n.id, n.created_at FROM newest n JOIN messages m ON m.id = n.id
+               WHERE m.status <> 'deleted'
+                 AND to_tsvector('english', m.content) @@ plainto_tsquery('english', $2)
+               ORDER BY n.created_at DESC, n.id DESC
                LIMIT $5
            )
            SELECT (SELECT n FROM counted) AS conversations,
-                  (SELECT array_agg(id) FROM hits) AS ids,
-                  (SELECT min(created_at) FROM hits) AS last_match,
-                  (SELECT max(oldest) FROM cuts) AS newest_cut"#,
+                  (SELECT count(*) FROM newest) AS scanned,
+                  (SELECT array_agg(id) FROM hits) AS ids"#,
         [
             caller.into(),
             query.into(),
@@ -435,21 +433,16 @@ async fn search_recent_windows<C: ConnectionTrait>(
     ))
     .one(db)
     .await?;
-    let Some(window) = window else {
+    let Some(recent) = recent else {
         return Ok(None);
     };
-    if window.conversations > SEARCH_WINDOW_MAX_CONVERSATIONS {
+    if recent.conversations > SEARCH_WINDOW_MAX_CONVERSATIONS {
         return Ok(None);
     }
-    let ids = window.ids.unwrap_or_default();
-    let complete = match (window.last_match, window.newest_cut) {
-        // Every conversation was read whole: whatever was found is everything.
-        (_, None) => true,
-        // Enough matches, all newer than anything left unread.
-        (Some(last), Some(cut)) => ids.len() as i64 == limit && last > cut,
-        (None, Some(_)) => false,
-    };
-    Ok(complete.then_some(ids))
+    let ids = recent.ids.unwrap_or_default();
+    // Exact when enough matched, or when the window held every message there is.
+    let exact = ids.len() as i64 == limit || recent.scanned < SEARCH_WINDOW;
+    Ok(exact.then_some(ids))
 }
 
 /// Phase 2: the ids of the newest `limit` matches from the full-text index.
