@@ -18,7 +18,7 @@ mod stats;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: confab-bench [--url URL] SCENARIO [options]
+const USAGE: &str = "usage: confab-bench [--url URL] [--server-pid PID] SCENARIO [options]
 
 scenarios:
   deliver  --pairs P --rate R --duration D   open-loop sends at R msg/s for D s across P pairs

@@ -83,7 +83,10 @@ pub async fn run(args: Vec<String>) -> anyhow::Result<bool> {
         http: reqwest::Client::builder()
             .pool_max_idle_per_host(512)
             .build()?,
-        server_pid: proc_stats::find_server_pid(),
+        server_pid: match options.values.get("server-pid") {
+            Some(pid) => Some(pid.parse().context("--server-pid must be a number")?),
+            None => proc_stats::find_server_pid(),
+        },
     };
     let status = ctx.http.get(format!("{}/status", ctx.url)).send().await;
     if !status.is_ok_and(|r| r.status().is_success()) {
