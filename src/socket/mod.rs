@@ -38,6 +38,10 @@ pub fn build() -> (SocketIoService<NotFoundService>, SocketIo) {
         // socketioxide's default is 64 MiB; nothing we accept is larger than one payload.
         .ws_max_message_size(MAX_PAYLOAD as usize)
         .ws_max_frame_size(MAX_PAYLOAD as usize)
+        // Chat frames are small; the default 4 KiB read buffer per socket is most of an idle
+        // socket's memory after the task and channel allocations (massif, BENCHMARKS.md).
+        // Larger frames still arrive, read in more chunks.
+        .ws_read_buffer_size(1024)
         .build_svc()
 }
 
