@@ -500,6 +500,13 @@ pub const AUTHENTICATED: &[ErrorDoc] = &[
     },
 ];
 
+/// The errors of an authenticated operation: [`AUTHENTICATED`] and `extra`.
+pub fn authenticated_and(extra: &[ErrorDoc]) -> Vec<ErrorDoc> {
+    let mut errors = AUTHENTICATED.to_vec();
+    errors.extend_from_slice(extra);
+    errors
+}
+
 /// Errors any operation can answer with.
 pub const ALWAYS: &[ErrorDoc] = &[
     ErrorDoc {

@@ -8,7 +8,6 @@ use poem::{
     EndpointExt, IntoEndpoint, Route, Server,
     listener::{Acceptor, Listener, TcpListener},
 };
-use socketioxide::SocketIo;
 
 use crate::{
     config::Config,
@@ -28,7 +27,6 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 pub struct Application {
     port: u16,
     state: AppState,
-    io: SocketIo,
     serve: Box<dyn FnOnce(ShutdownSignal) -> ServerFuture + Send>,
 }
 
@@ -105,7 +103,7 @@ impl Application {
             .and_then(|a| a.as_socket_addr().map(|s| s.port()))
             .ok_or_else(|| anyhow::anyhow!("the listener has no TCP address"))?;
 
-        let io_for_shutdown = io.clone();
+        let io_for_shutdown = io;
         let serve = Box::new(move |signal: ShutdownSignal| -> ServerFuture {
             Box::pin(async move {
                 let shutdown = async move {
@@ -119,12 +117,7 @@ impl Application {
                     .await
             })
         });
-        Ok(Self {
-            port,
-            state,
-            io,
-            serve,
-        })
+        Ok(Self { port, state, serve })
     }
 
     /// The port the server listens on.
@@ -135,11 +128,6 @@ impl Application {
     /// The shared state (the tests use its database pool).
     pub fn state(&self) -> &AppState {
         &self.state
-    }
-
-    /// The Socket.IO server handle.
-    pub fn io(&self) -> &SocketIo {
-        &self.io
     }
 
     /// Serves until SIGINT or SIGTERM.

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::{Tag, page, types::Ack, types::Timestamp};
 use crate::{
     data,
-    error::{AUTHENTICATED, ErrorDoc, ErrorSet, Failure},
+    error::{ErrorDoc, ErrorSet, Failure, authenticated_and},
     session::auth::Auth,
     socket::events::ServerEvent,
     state::AppState,
@@ -57,8 +57,7 @@ impl ConversationApi {
 pub struct CreateErrors;
 impl ErrorSet for CreateErrors {
     fn errors() -> Vec<ErrorDoc> {
-        let mut errors = AUTHENTICATED.to_vec();
-        errors.extend([
+        authenticated_and(&[
             ErrorDoc {
                 status: 400,
                 code: "INVALID_REQUEST",
@@ -79,8 +78,7 @@ impl ErrorSet for CreateErrors {
                 code: "USER_NOT_FOUND",
                 when: "no such user",
             },
-        ]);
-        errors
+        ])
     }
 }
 
@@ -88,8 +86,7 @@ impl ErrorSet for CreateErrors {
 pub struct ConversationErrors;
 impl ErrorSet for ConversationErrors {
     fn errors() -> Vec<ErrorDoc> {
-        let mut errors = AUTHENTICATED.to_vec();
-        errors.extend([
+        authenticated_and(&[
             ErrorDoc {
                 status: 400,
                 code: "SCHEMA_VALIDATION_ERROR",
@@ -105,8 +102,7 @@ impl ErrorSet for ConversationErrors {
                 code: "CONVERSATION_NOT_FOUND",
                 when: "no such conversation",
             },
-        ]);
-        errors
+        ])
     }
 }
 
@@ -114,9 +110,7 @@ impl ErrorSet for ConversationErrors {
 pub struct ListErrors;
 impl ErrorSet for ListErrors {
     fn errors() -> Vec<ErrorDoc> {
-        let mut errors = AUTHENTICATED.to_vec();
-        errors.push(page::PAGE_ERROR);
-        errors
+        authenticated_and(&[page::PAGE_ERROR])
     }
 }
 

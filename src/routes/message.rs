@@ -15,7 +15,7 @@ use crate::{
         self,
         message::{Cursor, DELETED, DeleteOutcome, EditOutcome, ReadOutcome},
     },
-    error::{AUTHENTICATED, ApiError, ErrorDoc, ErrorSet, Failure, Location},
+    error::{ApiError, ErrorDoc, ErrorSet, Failure, Location, authenticated_and},
     session::auth::Auth,
     socket::events::ServerEvent,
     state::AppState,
@@ -245,17 +245,11 @@ impl MessageApi {
     }
 }
 
-fn with_auth(extra: &[ErrorDoc]) -> Vec<ErrorDoc> {
-    let mut errors = AUTHENTICATED.to_vec();
-    errors.extend_from_slice(extra);
-    errors
-}
-
 /// Errors of `GET /conversations/:id/messages`.
 pub struct ListErrors;
 impl ErrorSet for ListErrors {
     fn errors() -> Vec<ErrorDoc> {
-        with_auth(&[
+        authenticated_and(&[
             page::PAGE_ERROR,
             ErrorDoc {
                 status: 400,
@@ -280,7 +274,7 @@ impl ErrorSet for ListErrors {
 pub struct SendErrors;
 impl ErrorSet for SendErrors {
     fn errors() -> Vec<ErrorDoc> {
-        with_auth(&[
+        authenticated_and(&[
             ErrorDoc {
                 status: 400,
                 code: "INVALID_CONTENT",
@@ -324,7 +318,7 @@ impl ErrorSet for SendErrors {
 pub struct EditErrors;
 impl ErrorSet for EditErrors {
     fn errors() -> Vec<ErrorDoc> {
-        with_auth(&[
+        authenticated_and(&[
             ErrorDoc {
                 status: 400,
                 code: "INVALID_CONTENT",
@@ -348,7 +342,7 @@ impl ErrorSet for EditErrors {
 pub struct MessageErrors;
 impl ErrorSet for MessageErrors {
     fn errors() -> Vec<ErrorDoc> {
-        with_auth(&[
+        authenticated_and(&[
             ErrorDoc {
                 status: 400,
                 code: "SCHEMA_VALIDATION_ERROR",

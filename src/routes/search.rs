@@ -6,7 +6,7 @@ use uuid::Uuid;
 use super::{Tag, message::Message, user::User};
 use crate::{
     data,
-    error::{AUTHENTICATED, ApiError, ErrorDoc, ErrorSet, Failure},
+    error::{ApiError, ErrorDoc, ErrorSet, Failure, authenticated_and},
     session::auth::Auth,
     state::AppState,
 };
@@ -27,8 +27,7 @@ impl SearchApi {
 pub struct UserSearchErrors;
 impl ErrorSet for UserSearchErrors {
     fn errors() -> Vec<ErrorDoc> {
-        let mut errors = AUTHENTICATED.to_vec();
-        errors.extend([
+        authenticated_and(&[
             ErrorDoc {
                 status: 400,
                 code: "INVALID_QUERY",
@@ -39,8 +38,7 @@ impl ErrorSet for UserSearchErrors {
                 code: "SCHEMA_VALIDATION_ERROR",
                 when: "`query` is missing or `limit` is not an integer from 1 to 100",
             },
-        ]);
-        errors
+        ])
     }
 }
 

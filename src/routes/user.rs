@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::{Tag, page, types::Timestamp};
 use crate::{
     data,
-    error::{AUTHENTICATED, ApiError, ErrorDoc, ErrorSet, Failure},
+    error::{ApiError, ErrorDoc, ErrorSet, Failure, authenticated_and},
     session::auth::Auth,
     state::AppState,
 };
@@ -68,9 +68,7 @@ impl UserApi {
 pub struct ListErrors;
 impl ErrorSet for ListErrors {
     fn errors() -> Vec<ErrorDoc> {
-        let mut errors = AUTHENTICATED.to_vec();
-        errors.push(page::PAGE_ERROR);
-        errors
+        authenticated_and(&[page::PAGE_ERROR])
     }
 }
 
@@ -78,8 +76,7 @@ impl ErrorSet for ListErrors {
 pub struct GetErrors;
 impl ErrorSet for GetErrors {
     fn errors() -> Vec<ErrorDoc> {
-        let mut errors = AUTHENTICATED.to_vec();
-        errors.extend([
+        authenticated_and(&[
             ErrorDoc {
                 status: 400,
                 code: "SCHEMA_VALIDATION_ERROR",
@@ -90,8 +87,7 @@ impl ErrorSet for GetErrors {
                 code: "USER_NOT_FOUND",
                 when: "no such user",
             },
-        ]);
-        errors
+        ])
     }
 }
 

@@ -101,12 +101,22 @@ const MAX_ARGS: usize = 8;
 /// Registers the client-event handlers on a connecting socket.
 pub fn attach(socket: &SocketRef, state: &AppState) {
     socket.extensions.insert(EventBudget::new());
+    on_event(socket, state, "update_status", update_status);
+    on_event(socket, state, "typing", typing);
+}
 
-    let s = state.clone();
+/// Registers `handler` for `event`, behind what every client event goes through: the socket's
+/// rate budget, its session, and its arguments read as a list.
+fn on_event<F, Fut>(socket: &SocketRef, state: &AppState, event: &'static str, handler: F)
+where
+    F: Fn(SocketRef, AppState, SocketSession, Vec<Value>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let state = state.clone();
     socket.on(
-        "update_status",
+        event,
         move |socket: SocketRef, TryData(args): TryData<Args>| {
-            let state = s.clone();
+            let (state, handler) = (state.clone(), handler.clone());
             async move {
                 if !admit(&socket) {
                     return;
@@ -114,84 +124,73 @@ pub fn attach(socket: &SocketRef, state: &AppState) {
                 let Some(session) = socket.extensions.get::<SocketSession>() else {
                     return;
                 };
-                let args = args.map(|a| a.0).unwrap_or_default();
-                let online = match args.first().and_then(Value::as_str) {
-                    Some("online") => true,
-                    Some("offline") => false,
-                    _ => {
-                        send_error(
-                            &socket,
-                            "INVALID_STATUS",
-                            "Invalid status. Must be 'online' or 'offline'",
-                        );
-                        return;
-                    }
-                };
-                state
-                    .presence
-                    .socket_set_status(&state, session.user_id, socket.id, online)
-                    .await;
-            }
-        },
-    );
-
-    let s = state.clone();
-    socket.on(
-        "typing",
-        move |socket: SocketRef, TryData(args): TryData<Args>| {
-            let state = s.clone();
-            async move {
-                if !admit(&socket) {
-                    return;
-                }
-                let Some(session) = socket.extensions.get::<SocketSession>() else {
-                    return;
-                };
-                let args = args.map(|a| a.0).unwrap_or_default();
-                let conversation_id = args
-                    .first()
-                    .and_then(Value::as_str)
-                    .and_then(|id| Uuid::parse_str(id).ok());
-                let Some(conversation_id) = conversation_id else {
-                    send_error(&socket, "INVALID_CHAT_ID", "Chat ID is required");
-                    return;
-                };
-                let Some(is_typing) = args.get(1).and_then(Value::as_bool) else {
-                    send_error(
-                        &socket,
-                        "INVALID_TYPING_STATUS",
-                        "isTyping must be a boolean",
-                    );
-                    return;
-                };
-                let me = session.user_id;
-                let other = match crate::data::conversation::get_conversation_for(
-                    &state.db,
-                    conversation_id,
-                    me,
+                handler(
+                    socket,
+                    state,
+                    session,
+                    args.map(|a| a.0).unwrap_or_default(),
                 )
-                .await
-                {
-                    Ok(conversation) => {
-                        crate::data::conversation::other_participant(&conversation, me)
-                    }
-                    Err(_) => {
-                        send_error(&socket, "INVALID_CHAT_ID", "Not a conversation of yours");
-                        return;
-                    }
-                };
-                state
-                    .realtime
-                    .emit(
-                        &[other],
-                        ServerEvent::UserTyping {
-                            user_id: me,
-                            is_typing,
-                            conversation_id,
-                        },
-                    )
-                    .await;
+                .await;
             }
         },
     );
+}
+
+/// `update_status(status)`: `"online"` or `"offline"` for this socket.
+async fn update_status(
+    socket: SocketRef,
+    state: AppState,
+    session: SocketSession,
+    args: Vec<Value>,
+) {
+    let online = match args.first().and_then(Value::as_str) {
+        Some("online") => true,
+        Some("offline") => false,
+        _ => {
+            send_error(
+                &socket,
+                "INVALID_STATUS",
+                "Invalid status. Must be 'online' or 'offline'",
+            );
+            return;
+        }
+    };
+    state
+        .presence
+        .socket_set_status(&state, session.user_id, socket.id, online)
+        .await;
+}
+
+/// `typing(conversationId, isTyping)`: relayed to the other participant only.
+async fn typing(socket: SocketRef, state: AppState, session: SocketSession, args: Vec<Value>) {
+    let conversation_id = args
+        .first()
+        .and_then(Value::as_str)
+        .and_then(|id| Uuid::parse_str(id).ok());
+    let Some(conversation_id) = conversation_id else {
+        send_error(&socket, "INVALID_CHAT_ID", "Chat ID is required");
+        return;
+    };
+    let Some(is_typing) = args.get(1).and_then(Value::as_bool) else {
+        send_error(
+            &socket,
+            "INVALID_TYPING_STATUS",
+            "isTyping must be a boolean",
+        );
+        return;
+    };
+    let me = session.user_id;
+    let conversation =
+        crate::data::conversation::get_conversation_for(&state.db, conversation_id, me).await;
+    let Ok(conversation) = conversation else {
+        send_error(&socket, "INVALID_CHAT_ID", "Not a conversation of yours");
+        return;
+    };
+    let other = crate::data::conversation::other_participant(&conversation, me);
+    let event = ServerEvent::UserTyping {
+        user_id: me,
+        is_typing,
+        conversation_id,
+    };
+    state.realtime.emit(&[other], event).await;
 }

@@ -8,11 +8,7 @@
 //!
 //! This tracks the sockets of this instance; several instances would need a shared adapter.
 
-use std::{
-    collections::{HashMap, HashSet},
-    sync::Mutex,
-    time::Duration,
-};
+use std::{collections::HashMap, sync::Mutex, time::Duration};
 
 use socketioxide::socket::Sid;
 use uuid::Uuid;
@@ -76,12 +72,6 @@ impl Presence {
             users.remove(&user);
         }
         announce
-    }
-
-    /// Whether the user is online on this instance.
-    pub fn is_online(&self, user: Uuid) -> bool {
-        let users = self.users.lock().unwrap_or_else(|e| e.into_inner());
-        users.get(&user).is_some_and(UserPresence::is_online)
     }
 
     /// A socket of `user` connected (set online).
@@ -148,16 +138,6 @@ impl Presence {
             users.remove(&user);
         }
         true
-    }
-
-    /// The users with at least one socket here (for tests and metrics).
-    pub fn connected_users(&self) -> HashSet<Uuid> {
-        let users = self.users.lock().unwrap_or_else(|e| e.into_inner());
-        users
-            .iter()
-            .filter(|(_, p)| !p.sockets.is_empty())
-            .map(|(u, _)| *u)
-            .collect()
     }
 }
 
