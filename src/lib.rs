@@ -6,6 +6,7 @@
 //! - [`middleware`] wraps every HTTP request: request id, span, body limit, error envelope, metrics.
 //! - [`routes`] is the HTTP edge, one module per area; [`socket`] is the Socket.IO edge.
 //! - [`data`] is the only place that builds queries; it returns domain errors, never HTTP types.
+//! - [`wire`] is the contract as types: error codes, the shapes REST and Socket.IO share, every event.
 //! - [`error`] is the one error type and the contract's envelope; [`config`] the typed settings.
 //!
 //! One request's path: listener → `/socket.io` goes to [`socket::transport`], everything else
@@ -27,3 +28,4 @@ pub mod socket;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod wire;

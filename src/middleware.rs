@@ -171,12 +171,12 @@ fn log_error(err: &ApiError) {
         // `{:#}` on anyhow prints the whole cause chain.
         match err {
             ApiError::Internal(cause) | ApiError::Unavailable(cause) => {
-                tracing::error!(error.code = err.code(), error.cause = %format!("{cause:#}"), "request failed");
+                tracing::error!(error.code = err.code().as_str(), error.cause = %format!("{cause:#}"), "request failed");
             }
-            _ => tracing::error!(error.code = err.code(), "request failed"),
+            _ => tracing::error!(error.code = err.code().as_str(), "request failed"),
         }
     } else {
-        tracing::debug!(error.code = err.code(), error.message = %err, "request refused");
+        tracing::debug!(error.code = err.code().as_str(), error.message = %err, "request refused");
     }
 }
 

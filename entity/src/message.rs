@@ -15,12 +15,44 @@ pub struct Model {
     pub sender_id: Uuid,
     /// 1..2000 Unicode scalar values after trimming; kept on soft delete, blanked in responses.
     pub content: String,
-    /// `sent`, `delivered`, `read` or `deleted`.
-    pub status: String,
+    /// Where the message is in its life.
+    pub status: Status,
     /// Send time.
     pub created_at: DateTimeUtc,
     /// Last edit, if any.
     pub edited_at: Option<DateTimeUtc>,
+}
+
+/// `messages.status`: text checked by the table (`CHECK (status IN (...))`), so the values below
+/// are the only place the strings live in Rust. Forward only: `sent` → `delivered` → `read`;
+/// `deleted` from any of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum Status {
+    /// Stored.
+    #[sea_orm(string_value = "sent")]
+    Sent,
+    /// Reached a device of the recipient.
+    #[sea_orm(string_value = "delivered")]
+    Delivered,
+    /// Read by the recipient.
+    #[sea_orm(string_value = "read")]
+    Read,
+    /// Soft-deleted by the sender.
+    #[sea_orm(string_value = "deleted")]
+    Deleted,
+}
+
+impl Status {
+    /// The stored text, for SQL built by hand (`status <> 'deleted'`).
+    pub fn as_sql(self) -> &'static str {
+        match self {
+            Self::Sent => "sent",
+            Self::Delivered => "delivered",
+            Self::Read => "read",
+            Self::Deleted => "deleted",
+        }
+    }
 }
 
 /// Relations of `messages`.
@@ -43,3 +75,16 @@ impl Related<super::conversation::Entity> for Entity {
 }
 
 impl ActiveModelBehavior for ActiveModel {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::{ActiveEnum, Iterable};
+
+    #[test]
+    fn sql_text_is_the_stored_value() {
+        for status in Status::iter() {
+            assert_eq!(status.as_sql(), status.to_value());
+        }
+    }
+}

@@ -1,20 +1,15 @@
-//! Rows of `messages`: history pages, send, edit, soft delete, read marks and full-text search.
+//! Rows of `messages`: history pages, send, edit, soft delete and read marks (search is in
+//! [`super::search`]).
 //!
 //! Every function takes the caller and enforces membership in its query or right before it: a
 //! caller who is not a participant sees `MessageNotFound` (no existence leak) on message routes.
 
 use chrono::{DateTime, Utc};
-use entity::message;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter, Statement,
-    Value,
-};
+use entity::message::{self, Status};
+use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, Statement, Value};
 use uuid::Uuid;
 
 use super::{DataError, Page, conversation::get_conversation_for};
-
-/// Wire status of a soft-deleted message.
-pub const DELETED: &str = "deleted";
 
 /// Where a history page starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,8 +35,8 @@ pub struct MessageInConversation {
     pub sender_id: Uuid,
     /// Stored content (blank it on the wire when deleted).
     pub content: String,
-    /// `sent`, `delivered`, `read` or `deleted`.
-    pub status: String,
+    /// Where the message is in its life.
+    pub status: Status,
     /// Send time.
     pub created_at: DateTime<Utc>,
     /// Last edit.
@@ -60,7 +55,7 @@ impl MessageInConversation {
             conversation_id: self.conversation_id,
             sender_id: self.sender_id,
             content: self.content.clone(),
-            status: self.status.clone(),
+            status: self.status,
             created_at: self.created_at,
             edited_at: self.edited_at,
         }
@@ -167,11 +162,12 @@ pub async fn list_messages<C: ConnectionTrait>(
     values.push(i64::try_from(page.offset()).unwrap_or(i64::MAX).into());
     let sql = format!(
         "SELECT * FROM messages
-         WHERE conversation_id = $1 AND status <> 'deleted' {condition}
+         WHERE conversation_id = $1 AND status <> '{deleted}' {condition}
          ORDER BY created_at {order}, id {order}
          LIMIT ${} OFFSET ${}",
         n + 1,
-        n + 2
+        n + 2,
+        deleted = Status::Deleted.as_sql(),
     );
     Ok(message::Entity::find()
         .from_raw_sql(Statement::from_sql_and_values(
@@ -200,7 +196,7 @@ pub async fn create_message<C: ConnectionTrait>(
                RETURNING p1_id, p2_id
            ), message AS (
                INSERT INTO messages (id, conversation_id, sender_id, content, status, created_at)
-               SELECT $1, $2, $3, $5, 'sent', $4 FROM conversation
+               SELECT $1, $2, $3, $5, $6, $4 FROM conversation
                RETURNING *
            )
            SELECT message.*, conversation.p1_id, conversation.p2_id
@@ -211,6 +207,7 @@ pub async fn create_message<C: ConnectionTrait>(
             sender.into(),
             now.into(),
             content.into(),
+            Status::Sent.into(),
         ],
     ))
     .one(db)
@@ -245,7 +242,7 @@ pub async fn update_message_content<C: ConnectionTrait>(
     content: &str,
 ) -> Result<EditOutcome, DataError> {
     let mut found = get_own_live_message(db, id, caller).await?;
-    if found.status == DELETED {
+    if found.status == Status::Deleted {
         return Err(DataError::MessageNotFound);
     }
     if found.content == content {
@@ -255,8 +252,13 @@ pub async fn update_message_content<C: ConnectionTrait>(
     let updated = db
         .execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "UPDATE messages SET content = $1, edited_at = $2 WHERE id = $3 AND status <> 'deleted'",
-            [content.into(), now.into(), id.into()],
+            "UPDATE messages SET content = $1, edited_at = $2 WHERE id = $3 AND status <> $4",
+            [
+                content.into(),
+                now.into(),
+                id.into(),
+                Status::Deleted.into(),
+            ],
         ))
         .await?;
     if updated.rows_affected() == 0 {
@@ -276,20 +278,20 @@ pub async fn delete_message<C: ConnectionTrait>(
     caller: Uuid,
 ) -> Result<DeleteOutcome, DataError> {
     let mut found = get_own_live_message(db, id, caller).await?;
-    if found.status == DELETED {
+    if found.status == Status::Deleted {
         return Ok(DeleteOutcome::AlreadyDeleted);
     }
     let updated = db
         .execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "UPDATE messages SET status = 'deleted' WHERE id = $1 AND status <> 'deleted'",
-            [id.into()],
+            "UPDATE messages SET status = $2 WHERE id = $1 AND status <> $2",
+            [id.into(), Status::Deleted.into()],
         ))
         .await?;
     if updated.rows_affected() == 0 {
         return Ok(DeleteOutcome::AlreadyDeleted);
     }
-    found.status = DELETED.to_owned();
+    found.status = Status::Deleted;
     Ok(DeleteOutcome::Deleted(found))
 }
 
@@ -302,9 +304,11 @@ pub async fn mark_message_read<C: ConnectionTrait>(
 ) -> Result<ReadOutcome, DataError> {
     let found = find_message_in_conversation(db, id)
         .await?
-        .filter(|m| m.is_participant(caller) && m.sender_id != caller && m.status != DELETED)
+        .filter(|m| {
+            m.is_participant(caller) && m.sender_id != caller && m.status != Status::Deleted
+        })
         .ok_or(DataError::MessageNotFound)?;
-    if found.status == "read" {
+    if found.status == Status::Read {
         return Ok(ReadOutcome::AlreadyRead);
     }
     #[derive(FromQueryResult)]
@@ -313,8 +317,8 @@ pub async fn mark_message_read<C: ConnectionTrait>(
     }
     let marked = Marked::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        r#"UPDATE messages SET status = 'read'
-           WHERE conversation_id = $1 AND sender_id = $2 AND status IN ('sent', 'delivered')
+        r#"UPDATE messages SET status = $5
+           WHERE conversation_id = $1 AND sender_id = $2 AND status IN ($6, $7)
              AND (created_at, id) <= ($3, $4)
            RETURNING id"#,
         [
@@ -322,6 +326,9 @@ pub async fn mark_message_read<C: ConnectionTrait>(
             found.sender_id.into(),
             found.created_at.into(),
             found.id.into(),
+            Status::Read.into(),
+            Status::Sent.into(),
+            Status::Delivered.into(),
         ],
     ))
     .all(db)
@@ -337,145 +344,4 @@ pub async fn mark_message_read<C: ConnectionTrait>(
         message_ids,
         read_at: super::now(),
     })
-}
-
-/// Newest messages of the caller that the first phase of a search checks.
-const SEARCH_WINDOW: i64 = 500;
-
-/// Conversations above which the first phase is skipped (its cost grows with their number).
-const SEARCH_WINDOW_MAX_CONVERSATIONS: i64 = 50;
-
-/// Full-text search over the caller's conversations (or one of them), newest first, deleted
-/// messages left out.
-///
-/// Sorting full-text matches by time means reading every match, which is slow for common words
-/// (a word in 4 % of 1,000,000 messages is 40,000 rows). So the search runs in two phases:
-/// 1. The caller's newest [`SEARCH_WINDOW`] messages (merged from each conversation's index) are
-///    checked. If `limit` of them match, nothing older can rank higher: the answer is exact.
-/// 2. Otherwise (rare words, many conversations) the matches come from the GIN index, collected
-///    first (a materialised CTE) and then narrowed to the caller's conversations. Left to itself
-///    the planner intersects the full-text bitmap with the per-conversation index, which reads
-///    every message of the caller's conversations (1.8 s for one common word over 1 M messages).
-pub async fn search_messages<C: ConnectionTrait>(
-    db: &C,
-    caller: Uuid,
-    query: &str,
-    conversation_id: Option<Uuid>,
-    limit: u64,
-) -> Result<Vec<message::Model>, DataError> {
-    if let Some(id) = conversation_id {
-        get_conversation_for(db, id, caller).await?;
-    }
-    let limit = i64::try_from(limit).unwrap_or(100);
-    let ids = match search_recent(db, caller, query, conversation_id, limit).await? {
-        Some(ids) => ids,
-        None => search_full_index(db, caller, query, conversation_id, limit).await?,
-    };
-    let mut rows = message::Entity::find()
-        .filter(message::Column::Id.is_in(ids))
-        .all(db)
-        .await?;
-    rows.sort_unstable_by_key(|m| std::cmp::Reverse((m.created_at, m.id)));
-    Ok(rows)
-}
-
-/// Phase 1: the ids of the newest `limit` matches, if the caller's newest messages prove them
-/// exact (`limit` matches among them, or no older messages at all).
-async fn search_recent<C: ConnectionTrait>(
-    db: &C,
-    caller: Uuid,
-    query: &str,
-    conversation_id: Option<Uuid>,
-    limit: i64,
-) -> Result<Option<Vec<Uuid>>, DataError> {
-    #[derive(FromQueryResult)]
-    struct Recent {
-        conversations: i64,
-        scanned: i64,
-        ids: Option<Vec<Uuid>>,
-    }
-    let recent = Recent::find_by_statement(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        r#"WITH convs AS (
-               SELECT id FROM conversations WHERE p1_id = $1 AND ($3::uuid IS NULL OR id = $3)
-               UNION ALL
-               SELECT id FROM conversations WHERE p2_id = $1 AND ($3::uuid IS NULL OR id = $3)
-           ), counted AS (SELECT count(*) AS n FROM convs),
-           newest AS (
-               SELECT w.id, w.created_at
-               FROM convs c CROSS JOIN LATERAL (
-                   SELECT id, created_at FROM messages m
-                   WHERE m.conversation_id = c.id
-                   ORDER BY created_at DESC, id DESC
-                   LIMIT $4
-               ) w
-               WHERE (SELECT n FROM counted) <= $6
-               ORDER BY w.created_at DESC, w.id DESC
-               LIMIT $4
-           ), hits AS (
-               SELECT n.id, n.created_at FROM newest n JOIN messages m ON m.id = n.id
-               WHERE m.status <> 'deleted'
-                 AND to_tsvector('english', m.content) @@ plainto_tsquery('english', $2)
-               ORDER BY n.created_at DESC, n.id DESC
-               LIMIT $5
-           )
-           SELECT (SELECT n FROM counted) AS conversations,
-                  (SELECT count(*) FROM newest) AS scanned,
-                  (SELECT array_agg(id) FROM hits) AS ids"#,
-        [
-            caller.into(),
-            query.into(),
-            conversation_id.into(),
-            SEARCH_WINDOW.into(),
-            limit.into(),
-            SEARCH_WINDOW_MAX_CONVERSATIONS.into(),
-        ],
-    ))
-    .one(db)
-    .await?;
-    let Some(recent) = recent else {
-        return Ok(None);
-    };
-    if recent.conversations > SEARCH_WINDOW_MAX_CONVERSATIONS {
-        return Ok(None);
-    }
-    let ids = recent.ids.unwrap_or_default();
-    // Exact when enough matched, or when the window held every message there is.
-    let exact = ids.len() as i64 == limit || recent.scanned < SEARCH_WINDOW;
-    Ok(exact.then_some(ids))
-}
-
-/// Phase 2: the ids of the newest `limit` matches from the full-text index.
-async fn search_full_index<C: ConnectionTrait>(
-    db: &C,
-    caller: Uuid,
-    query: &str,
-    conversation_id: Option<Uuid>,
-    limit: i64,
-) -> Result<Vec<Uuid>, DataError> {
-    #[derive(FromQueryResult)]
-    struct Hit {
-        id: Uuid,
-    }
-    let hits = Hit::find_by_statement(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        r#"WITH hits AS MATERIALIZED (
-               SELECT id, conversation_id, created_at FROM messages
-               WHERE to_tsvector('english', content) @@ plainto_tsquery('english', $2)
-                 AND status <> 'deleted'
-           )
-           SELECT h.id FROM hits h JOIN conversations c ON c.id = h.conversation_id
-           WHERE (c.p1_id = $1 OR c.p2_id = $1) AND ($3::uuid IS NULL OR h.conversation_id = $3)
-           ORDER BY h.created_at DESC, h.id DESC
-           LIMIT $4"#,
-        [
-            caller.into(),
-            query.into(),
-            conversation_id.into(),
-            limit.into(),
-        ],
-    ))
-    .all(db)
-    .await?;
-    Ok(hits.into_iter().map(|h| h.id).collect())
 }

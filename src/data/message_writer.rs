@@ -134,6 +134,7 @@ async fn write_batch(
             senders.into(),
             contents.into(),
             super::now().into(),
+            entity::message::Status::Sent.into(),
         ],
     ))
     .all(db)
@@ -155,9 +156,9 @@ WITH input AS (
     WHERE id IN (SELECT conversation_id FROM allowed)
 ), inserted AS (
     INSERT INTO messages (id, conversation_id, sender_id, content, status, created_at)
-    SELECT id, conversation_id, sender_id, content, 'sent', $5 FROM allowed
+    SELECT id, conversation_id, sender_id, content, $6, $5 FROM allowed
 )
-SELECT id, conversation_id, sender_id, content, 'sent' AS status,
+SELECT id, conversation_id, sender_id, content, $6::text AS status,
        $5::timestamptz AS created_at, NULL::timestamptz AS edited_at, p1_id, p2_id
 FROM allowed
 "#;

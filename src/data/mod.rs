@@ -6,7 +6,9 @@
 pub mod conversation;
 pub mod message;
 pub mod message_writer;
+pub mod search;
 pub mod session;
+pub mod to_wire;
 pub mod user;
 
 use std::time::{Duration, Instant};

@@ -1,45 +1,16 @@
 //! Conversations: open one with another user, list, get, delete.
 
-use entity::conversation;
-use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, param::Query, payload::Json};
+use poem_openapi::{ApiResponse, OpenApi, param::Path, param::Query, payload::Json};
 use uuid::Uuid;
 
-use super::{Tag, page, types::Ack, types::Timestamp};
+use super::{Tag, page};
 use crate::{
     data,
-    error::{ErrorDoc, ErrorSet, Failure, authenticated_and},
+    error::Failure,
     session::auth::Auth,
-    socket::events::ServerEvent,
     state::AppState,
+    wire::{Ack, Conversation, ErrorCode, ServerEvent, event::ConversationDeleted},
 };
-
-/// A 1:1 conversation.
-#[derive(Debug, Clone, Object)]
-#[oai(rename_all = "camelCase")]
-pub struct Conversation {
-    /// UUID v7.
-    pub id: Uuid,
-    /// The participant who opened it.
-    pub p1: Uuid,
-    /// The other participant.
-    pub p2: Uuid,
-    /// When it was opened.
-    pub created_at: Timestamp,
-    /// Time of the last message, or of creation.
-    pub updated_at: Timestamp,
-}
-
-impl From<conversation::Model> for Conversation {
-    fn from(model: conversation::Model) -> Self {
-        Self {
-            id: model.id,
-            p1: model.p1_id,
-            p2: model.p2_id,
-            created_at: model.created_at.into(),
-            updated_at: model.updated_at.into(),
-        }
-    }
-}
 
 /// The conversation area of the API.
 pub struct ConversationApi {
@@ -53,66 +24,17 @@ impl ConversationApi {
     }
 }
 
-/// Errors of `POST /conversations/:id` (`id` being the other user's).
-pub struct CreateErrors;
-impl ErrorSet for CreateErrors {
-    fn errors() -> Vec<ErrorDoc> {
-        authenticated_and(&[
-            ErrorDoc {
-                status: 400,
-                code: "INVALID_REQUEST",
-                when: "the other user is the caller",
-            },
-            ErrorDoc {
-                status: 400,
-                code: "CONVERSATION_EXISTS",
-                when: "the pair has a conversation; `details.conversationId` names it",
-            },
-            ErrorDoc {
-                status: 400,
-                code: "SCHEMA_VALIDATION_ERROR",
-                when: "`id` is not a UUID",
-            },
-            ErrorDoc {
-                status: 404,
-                code: "USER_NOT_FOUND",
-                when: "no such user",
-            },
-        ])
-    }
-}
+crate::error_set!(
+    /// Errors of `POST /conversations/:id` (`id` being the other user's).
+    CreateErrors: AUTHENTICATED, PARAMETERS, [ErrorCode::InvalidRequest, ErrorCode::ConversationExists, ErrorCode::UserNotFound]);
 
-/// Errors of the routes on one conversation.
-pub struct ConversationErrors;
-impl ErrorSet for ConversationErrors {
-    fn errors() -> Vec<ErrorDoc> {
-        authenticated_and(&[
-            ErrorDoc {
-                status: 400,
-                code: "SCHEMA_VALIDATION_ERROR",
-                when: "`id` is not a UUID",
-            },
-            ErrorDoc {
-                status: 403,
-                code: "FORBIDDEN",
-                when: "the caller is not a participant",
-            },
-            ErrorDoc {
-                status: 404,
-                code: "CONVERSATION_NOT_FOUND",
-                when: "no such conversation",
-            },
-        ])
-    }
-}
+crate::error_set!(
+    /// Errors of the routes on one conversation.
+    ConversationErrors: AUTHENTICATED, PARAMETERS, [ErrorCode::Forbidden, ErrorCode::ConversationNotFound]);
 
-/// Errors of `GET /conversations`.
-pub struct ListErrors;
-impl ErrorSet for ListErrors {
-    fn errors() -> Vec<ErrorDoc> {
-        authenticated_and(&[page::PAGE_ERROR])
-    }
-}
+crate::error_set!(
+    /// Errors of `GET /conversations`.
+    ListErrors: AUTHENTICATED, PARAMETERS);
 
 /// `201 Conversation`.
 #[derive(ApiResponse)]
@@ -169,11 +91,8 @@ impl ConversationApi {
         let created =
             data::conversation::create_conversation(&self.state.db, me, user_id.0).await?;
         let conversation = Conversation::from(created);
-        let payload = poem_openapi::types::ToJSON::to_json(&conversation).unwrap_or_default();
-        self.state
-            .realtime
-            .emit(&[user_id.0], ServerEvent::ConversationCreated(payload))
-            .await;
+        let event = ServerEvent::ConversationCreated(conversation.clone());
+        self.state.realtime.emit(&[user_id.0], event).await;
         Ok(CreateConversationResponse::Created(Json(conversation)))
     }
 
@@ -239,9 +158,9 @@ impl ConversationApi {
             .realtime
             .emit(
                 &[other],
-                ServerEvent::ConversationDeleted {
+                ServerEvent::ConversationDeleted(ConversationDeleted {
                     conversation_id: deleted.id,
-                },
+                }),
             )
             .await;
         Ok(DeleteConversationResponse::Ok(Json(Ack::new(

@@ -9,7 +9,6 @@ pub mod oauth;
 pub mod page;
 pub mod search;
 pub mod session;
-pub mod types;
 pub mod user;
 
 use poem_openapi::OpenApiService;

@@ -9,10 +9,11 @@ use poem_openapi::{ApiResponse, OpenApi, param::Query};
 use super::Tag;
 use crate::{
     data::user::Provider,
-    error::{ApiError, ErrorDoc, ErrorSet, Failure},
+    error::{ApiError, ErrorSet, Failure},
     oauth::{LoginState, OAuthError},
     session::{auth::cookie_headers, cookie::CookieRead},
     state::AppState,
+    wire::ErrorCode,
 };
 
 /// The sign-in area of the API.
@@ -27,61 +28,13 @@ impl OAuthApi {
     }
 }
 
-/// Errors of `GET /auth/{provider}`.
-pub struct StartErrors;
-impl ErrorSet for StartErrors {
-    fn errors() -> Vec<ErrorDoc> {
-        vec![ErrorDoc {
-            status: 404,
-            code: "PROVIDER_DISABLED",
-            when: "no client id is configured for the provider",
-        }]
-    }
-}
+crate::error_set!(
+    /// Errors of `GET /auth/{provider}`.
+    StartErrors: [ErrorCode::ProviderDisabled]);
 
-/// Errors of `GET /auth/{provider}/callback`.
-pub struct CallbackErrors;
-impl ErrorSet for CallbackErrors {
-    fn errors() -> Vec<ErrorDoc> {
-        vec![
-            ErrorDoc {
-                status: 400,
-                code: "NO_AUTH_CODE",
-                when: "the callback has no `code`",
-            },
-            ErrorDoc {
-                status: 400,
-                code: "INVALID_STATE",
-                when: "the state cookie is missing, not ours, or does not match `state`",
-            },
-            ErrorDoc {
-                status: 400,
-                code: "TOKEN_EXCHANGE_FAILED",
-                when: "the provider refused the code",
-            },
-            ErrorDoc {
-                status: 400,
-                code: "USER_FETCH_FAILED",
-                when: "the provider's profile API failed",
-            },
-            ErrorDoc {
-                status: 400,
-                code: "NO_EMAIL",
-                when: "the provider reports no e-mail address",
-            },
-            ErrorDoc {
-                status: 400,
-                code: "EMAIL_NOT_VERIFIED",
-                when: "the address is not verified",
-            },
-            ErrorDoc {
-                status: 404,
-                code: "PROVIDER_DISABLED",
-                when: "no client id is configured for the provider",
-            },
-        ]
-    }
-}
+crate::error_set!(
+    /// Errors of `GET /auth/{provider}/callback`.
+    CallbackErrors: [ErrorCode::NoAuthCode, ErrorCode::InvalidState, ErrorCode::TokenExchangeFailed, ErrorCode::UserFetchFailed, ErrorCode::NoEmail, ErrorCode::EmailNotVerified, ErrorCode::ProviderDisabled]);
 
 /// A redirect.
 #[derive(ApiResponse)]

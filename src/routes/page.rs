@@ -1,15 +1,6 @@
 //! `page` and `limit` query parameters.
 
-use crate::error::ErrorDoc;
-
 pub use crate::data::Page;
-
-/// The error of a bad `page` or `limit`.
-pub const PAGE_ERROR: ErrorDoc = ErrorDoc {
-    status: 400,
-    code: "SCHEMA_VALIDATION_ERROR",
-    when: "`page` or `limit` is not an integer in range (`page >= 1`, `1 <= limit <= 100`)",
-};
 
 impl Page {
     /// From validated query values, with the route's default limit.

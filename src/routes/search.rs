@@ -3,12 +3,13 @@
 use poem_openapi::{ApiResponse, OpenApi, param::Query, payload::Json};
 use uuid::Uuid;
 
-use super::{Tag, message::Message, user::User};
+use super::Tag;
 use crate::{
     data,
-    error::{ApiError, ErrorDoc, ErrorSet, Failure, authenticated_and},
+    error::{ApiError, Failure},
     session::auth::Auth,
     state::AppState,
+    wire::{ErrorCode, Message, User},
 };
 
 /// The search area of the API.
@@ -23,38 +24,13 @@ impl SearchApi {
     }
 }
 
-/// Errors of `GET /search/users`.
-pub struct UserSearchErrors;
-impl ErrorSet for UserSearchErrors {
-    fn errors() -> Vec<ErrorDoc> {
-        authenticated_and(&[
-            ErrorDoc {
-                status: 400,
-                code: "INVALID_QUERY",
-                when: "`query` is blank",
-            },
-            ErrorDoc {
-                status: 400,
-                code: "SCHEMA_VALIDATION_ERROR",
-                when: "`query` is missing or `limit` is not an integer from 1 to 100",
-            },
-        ])
-    }
-}
+crate::error_set!(
+    /// Errors of `GET /search/users`.
+    UserSearchErrors: AUTHENTICATED, PARAMETERS, [ErrorCode::InvalidQuery]);
 
-/// Errors of `GET /search/messages`.
-pub struct MessageSearchErrors;
-impl ErrorSet for MessageSearchErrors {
-    fn errors() -> Vec<ErrorDoc> {
-        let mut errors = UserSearchErrors::errors();
-        errors.push(ErrorDoc {
-            status: 403,
-            code: "ACCESS_DENIED",
-            when: "`conversationId` names a conversation the caller is not part of (or none)",
-        });
-        errors
-    }
-}
+crate::error_set!(
+    /// Errors of `GET /search/messages`.
+    MessageSearchErrors: AUTHENTICATED, PARAMETERS, [ErrorCode::InvalidQuery, ErrorCode::AccessDenied]);
 
 /// `200 User[]`.
 #[derive(ApiResponse)]
@@ -75,7 +51,10 @@ pub enum SearchMessagesResponse {
 fn non_blank(query: &str) -> Result<&str, ApiError> {
     let query = query.trim();
     if query.is_empty() {
-        Err(ApiError::InvalidQuery)
+        Err(ApiError::InvalidQuery("Search query cannot be empty"))
+    } else if query.contains('\0') {
+        // PostgreSQL cannot store or compare U+0000 in text (contract §1).
+        Err(ApiError::InvalidQuery("Search query cannot contain U+0000"))
     } else {
         Ok(query)
     }
@@ -126,7 +105,7 @@ impl SearchApi {
         conversation_id: Query<Option<Uuid>>,
     ) -> Result<SearchMessagesResponse, Failure<MessageSearchErrors>> {
         let query = non_blank(&query.0)?;
-        let found = data::message::search_messages(
+        let found = data::search::search_messages(
             &self.state.db,
             auth.0.user_id,
             query,

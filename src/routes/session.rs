@@ -3,14 +3,15 @@
 use poem::web::cookie::CookieJar;
 use poem_openapi::{ApiResponse, OpenApi, payload::Json};
 
-use super::{Tag, types::Ack, user::User};
+use super::Tag;
 use crate::{
-    error::{AUTHENTICATED, ApiError, ErrorDoc, ErrorSet, Failure},
+    error::{ApiError, Failure},
     session::{
         AuthFailure,
         auth::{Auth, SessionToken},
     },
     state::AppState,
+    wire::{Ack, User},
 };
 
 /// The session area of the API.
@@ -25,13 +26,9 @@ impl SessionApi {
     }
 }
 
-/// Errors of the authenticated session operations.
-pub struct SessionErrors;
-impl ErrorSet for SessionErrors {
-    fn errors() -> Vec<ErrorDoc> {
-        AUTHENTICATED.to_vec()
-    }
-}
+crate::error_set!(
+    /// Errors of the authenticated session operations.
+    SessionErrors: AUTHENTICATED);
 
 /// `200 User`.
 #[derive(ApiResponse)]

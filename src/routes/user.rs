@@ -1,56 +1,20 @@
-//! Users: `GET /user` and `GET /user/:id`, and the wire shape of a user.
+//! Users: `GET /user` and `GET /user/:id`.
 
-use entity::user;
 use poem_openapi::{
-    ApiResponse, Object, OpenApi,
+    ApiResponse, OpenApi,
     param::{Path, Query},
     payload::Json,
 };
 use uuid::Uuid;
 
-use super::{Tag, page, types::Timestamp};
+use super::{Tag, page};
 use crate::{
     data,
-    error::{ApiError, ErrorDoc, ErrorSet, Failure, authenticated_and},
+    error::{ApiError, Failure},
     session::auth::Auth,
     state::AppState,
+    wire::{ErrorCode, User},
 };
-
-/// A user. `email` is shown only to the user themself, and is `null` for everyone else.
-#[derive(Debug, Clone, Object)]
-#[oai(rename_all = "camelCase")]
-pub struct User {
-    /// UUID v7.
-    pub id: Uuid,
-    /// The caller's own address (`/auth/me`); `null` for other users.
-    pub email: Option<String>,
-    /// Unique username.
-    pub username: String,
-    /// Display name.
-    pub name: Option<String>,
-    /// Avatar URL.
-    pub avatar: Option<String>,
-    /// When the account was created.
-    pub created_at: Timestamp,
-}
-
-impl User {
-    /// The wire shape of `model` as `viewer` may see it.
-    pub fn for_viewer(model: user::Model, viewer: Uuid) -> Self {
-        Self {
-            email: if model.id == viewer {
-                model.email
-            } else {
-                None
-            },
-            id: model.id,
-            username: model.username,
-            name: model.name,
-            avatar: model.avatar,
-            created_at: model.created_at.into(),
-        }
-    }
-}
 
 /// The user area of the API.
 pub struct UserApi {
@@ -64,32 +28,13 @@ impl UserApi {
     }
 }
 
-/// Errors of `GET /user`.
-pub struct ListErrors;
-impl ErrorSet for ListErrors {
-    fn errors() -> Vec<ErrorDoc> {
-        authenticated_and(&[page::PAGE_ERROR])
-    }
-}
+crate::error_set!(
+    /// Errors of `GET /user`.
+    ListErrors: AUTHENTICATED, PARAMETERS);
 
-/// Errors of `GET /user/:id`.
-pub struct GetErrors;
-impl ErrorSet for GetErrors {
-    fn errors() -> Vec<ErrorDoc> {
-        authenticated_and(&[
-            ErrorDoc {
-                status: 400,
-                code: "SCHEMA_VALIDATION_ERROR",
-                when: "`id` is not a UUID",
-            },
-            ErrorDoc {
-                status: 404,
-                code: "USER_NOT_FOUND",
-                when: "no such user",
-            },
-        ])
-    }
-}
+crate::error_set!(
+    /// Errors of `GET /user/:id`.
+    GetErrors: AUTHENTICATED, PARAMETERS, [ErrorCode::UserNotFound]);
 
 /// `200 User[]`.
 #[derive(ApiResponse)]

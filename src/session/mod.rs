@@ -54,12 +54,13 @@ pub enum AuthError {
 
 impl AuthError {
     /// The contract's code.
-    pub fn code(self) -> &'static str {
+    pub fn code(self) -> crate::wire::ErrorCode {
+        use crate::wire::ErrorCode;
         match self {
-            Self::NoToken => "NO_TOKEN",
-            Self::TokenExpired => "TOKEN_EXPIRED",
-            Self::InvalidToken => "INVALID_TOKEN",
-            Self::SessionRevoked => "SESSION_REVOKED",
+            Self::NoToken => ErrorCode::NoToken,
+            Self::TokenExpired => ErrorCode::TokenExpired,
+            Self::InvalidToken => ErrorCode::InvalidToken,
+            Self::SessionRevoked => ErrorCode::SessionRevoked,
         }
     }
 }

@@ -9,12 +9,14 @@ use std::{
 };
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use serde_json::{Value, json};
 use socketioxide::extract::{SocketRef, TryData};
 use uuid::Uuid;
 
-use super::{events::ServerEvent, handshake::SocketSession};
-use crate::state::AppState;
+use super::handshake::SocketSession;
+use crate::{
+    state::AppState,
+    wire::{ClientEvent, ErrorCode, PresenceStatus, ServerEvent, event::RawArgs},
+};
 
 /// Sustained client events per second per socket.
 const EVENTS_PER_SECOND: u32 = 10;
@@ -44,8 +46,9 @@ impl EventBudget {
 }
 
 /// Sends the contract's `error` event to one socket.
-fn send_error(socket: &SocketRef, code: &str, message: &str) {
-    let _ = socket.emit("error", &json!({ "message": message, "code": code }));
+fn send_error(socket: &SocketRef, code: ErrorCode, message: &'static str) {
+    let event = ServerEvent::error(code, message);
+    let _ = socket.emit(event.name(), &event.args());
 }
 
 /// Takes one event from the socket's budget; `false` when it is spent (the socket has been told,
@@ -63,127 +66,76 @@ fn admit(socket: &SocketRef) -> bool {
         tracing::info!(socket.id = %socket.id, "disconnecting a flooding socket");
         let _ = socket.clone().disconnect();
     } else if strikes == 1 {
-        send_error(socket, "RATE_LIMITED", "Too many events; slow down");
+        send_error(socket, ErrorCode::RateLimited, "Too many events; slow down");
     }
     false
 }
 
-/// An event's positional arguments, however many there are.
-///
-/// socketioxide deserialises a tuple type from all of an event's arguments, and any other type
-/// from the first argument only; this reads them as a tuple of any length.
-#[derive(Debug, Default)]
-struct Args(Vec<Value>);
-
-impl<'de> serde::Deserialize<'de> for Args {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ArgsVisitor;
-        impl<'de> serde::de::Visitor<'de> for ArgsVisitor {
-            type Value = Args;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("event arguments")
-            }
-            fn visit_seq<S: serde::de::SeqAccess<'de>>(self, mut seq: S) -> Result<Args, S::Error> {
-                let mut args = Vec::new();
-                while let Some(arg) = seq.next_element::<Value>()? {
-                    args.push(arg);
+/// Registers the client-event handlers on a connecting socket: each event goes through the
+/// socket's rate budget, its session, and typed decoding of its arguments (a bad argument is
+/// answered with its own code) before [`handle`].
+pub fn attach(socket: &SocketRef, state: &AppState) {
+    socket.extensions.insert(EventBudget::new());
+    for name in ClientEvent::NAMES {
+        let state = state.clone();
+        socket.on(
+            name,
+            move |socket: SocketRef, TryData(args): TryData<RawArgs>| {
+                let state = state.clone();
+                async move {
+                    if !admit(&socket) {
+                        return;
+                    }
+                    let Some(session) = socket.extensions.get::<SocketSession>() else {
+                        return;
+                    };
+                    // Arguments that are not even a JSON list decode as none, so each required
+                    // argument reports its own code.
+                    let args = args.unwrap_or_default();
+                    match ClientEvent::decode(name, &args) {
+                        Some(Ok(event)) => handle(&socket, &state, &session, event).await,
+                        Some(Err((code, message))) => send_error(&socket, code, message),
+                        None => {}
+                    }
                 }
-                Ok(Args(args))
-            }
-        }
-        deserializer.deserialize_tuple(MAX_ARGS, ArgsVisitor)
+            },
+        );
     }
 }
 
-/// More arguments than any client event takes.
-const MAX_ARGS: usize = 8;
-
-/// Registers the client-event handlers on a connecting socket.
-pub fn attach(socket: &SocketRef, state: &AppState) {
-    socket.extensions.insert(EventBudget::new());
-    on_event(socket, state, "update_status", update_status);
-    on_event(socket, state, "typing", typing);
-}
-
-/// Registers `handler` for `event`, behind what every client event goes through: the socket's
-/// rate budget, its session, and its arguments read as a list.
-fn on_event<F, Fut>(socket: &SocketRef, state: &AppState, event: &'static str, handler: F)
-where
-    F: Fn(SocketRef, AppState, SocketSession, Vec<Value>) -> Fut + Clone + Send + Sync + 'static,
-    Fut: std::future::Future<Output = ()> + Send + 'static,
-{
-    let state = state.clone();
-    socket.on(
-        event,
-        move |socket: SocketRef, TryData(args): TryData<Args>| {
-            let (state, handler) = (state.clone(), handler.clone());
-            async move {
-                if !admit(&socket) {
-                    return;
-                }
-                let Some(session) = socket.extensions.get::<SocketSession>() else {
-                    return;
-                };
-                handler(
-                    socket,
-                    state,
-                    session,
-                    args.map(|a| a.0).unwrap_or_default(),
-                )
+/// Acts on one decoded client event.
+async fn handle(socket: &SocketRef, state: &AppState, session: &SocketSession, event: ClientEvent) {
+    match event {
+        ClientEvent::UpdateStatus(status) => {
+            let online = status == PresenceStatus::Online;
+            state
+                .presence
+                .socket_set_status(state, session.user_id, socket.id, online)
                 .await;
-            }
-        },
-    );
-}
-
-/// `update_status(status)`: `"online"` or `"offline"` for this socket.
-async fn update_status(
-    socket: SocketRef,
-    state: AppState,
-    session: SocketSession,
-    args: Vec<Value>,
-) {
-    let online = match args.first().and_then(Value::as_str) {
-        Some("online") => true,
-        Some("offline") => false,
-        _ => {
-            send_error(
-                &socket,
-                "INVALID_STATUS",
-                "Invalid status. Must be 'online' or 'offline'",
-            );
-            return;
         }
-    };
-    state
-        .presence
-        .socket_set_status(&state, session.user_id, socket.id, online)
-        .await;
+        ClientEvent::Typing {
+            conversation_id,
+            is_typing,
+        } => typing(socket, state, session.user_id, conversation_id, is_typing).await,
+    }
 }
 
 /// `typing(conversationId, isTyping)`: relayed to the other participant only.
-async fn typing(socket: SocketRef, state: AppState, session: SocketSession, args: Vec<Value>) {
-    let conversation_id = args
-        .first()
-        .and_then(Value::as_str)
-        .and_then(|id| Uuid::parse_str(id).ok());
-    let Some(conversation_id) = conversation_id else {
-        send_error(&socket, "INVALID_CHAT_ID", "Chat ID is required");
-        return;
-    };
-    let Some(is_typing) = args.get(1).and_then(Value::as_bool) else {
-        send_error(
-            &socket,
-            "INVALID_TYPING_STATUS",
-            "isTyping must be a boolean",
-        );
-        return;
-    };
-    let me = session.user_id;
+async fn typing(
+    socket: &SocketRef,
+    state: &AppState,
+    me: Uuid,
+    conversation_id: Uuid,
+    is_typing: bool,
+) {
     let conversation =
         crate::data::conversation::get_conversation_for(&state.db, conversation_id, me).await;
     let Ok(conversation) = conversation else {
-        send_error(&socket, "INVALID_CHAT_ID", "Not a conversation of yours");
+        send_error(
+            socket,
+            ErrorCode::InvalidChatId,
+            "Not a conversation of yours",
+        );
         return;
     };
     let other = crate::data::conversation::other_participant(&conversation, me);

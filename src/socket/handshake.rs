@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::{
     session::{AuthError, AuthFailure},
     state::AppState,
+    wire::ErrorCode,
 };
 
 /// Who a socket belongs to; stored in the socket's extensions.
@@ -24,18 +25,29 @@ pub struct SocketSession {
     pub token: String,
 }
 
-/// Why a handshake was refused; `Display` is the code the client sees.
+/// Why a handshake was refused; `Display` is the code the client sees (contract §5).
 #[derive(Debug, thiserror::Error)]
 pub enum HandshakeError {
     /// The credentials were refused.
     #[error("{}", .0.code())]
     Auth(AuthError),
     /// The page's origin is not allowed.
-    #[error("ORIGIN_NOT_ALLOWED")]
+    #[error("{}", ErrorCode::OriginNotAllowed)]
     OriginNotAllowed,
     /// The session could not be checked.
-    #[error("INTERNAL_SERVER_ERROR")]
+    #[error("{}", ErrorCode::InternalServerError)]
     Internal,
+}
+
+impl HandshakeError {
+    /// The contract's code.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Auth(reason) => reason.code(),
+            Self::OriginNotAllowed => ErrorCode::OriginNotAllowed,
+            Self::Internal => ErrorCode::InternalServerError,
+        }
+    }
 }
 
 /// Checks the origin and the credentials of a connecting socket.

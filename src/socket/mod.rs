@@ -110,7 +110,7 @@ async fn sweep_sessions(io: SocketIo, state: AppState) {
             match state.sessions.authenticate(&state.db, &session.token).await {
                 Ok(_) => {}
                 Err(crate::session::AuthFailure::Refused(reason)) => {
-                    tracing::info!(socket.id = %socket.id, reason = reason.code(), "disconnecting a socket whose session ended");
+                    tracing::info!(socket.id = %socket.id, reason = reason.code().as_str(), "disconnecting a socket whose session ended");
                     let _ = socket.disconnect();
                 }
                 // The database is down: keep the socket rather than drop everyone.

@@ -13,8 +13,8 @@ use std::{collections::HashMap, sync::Mutex, time::Duration};
 use socketioxide::socket::Sid;
 use uuid::Uuid;
 
-use super::events::ServerEvent;
 use crate::state::AppState;
+use crate::wire::{PresenceStatus, ServerEvent};
 
 #[derive(Default)]
 struct UserPresence {
@@ -155,7 +155,11 @@ async fn send_status(state: &AppState, user: Uuid, online: bool) {
             &peers,
             ServerEvent::UserStatusChanged {
                 user_id: user,
-                online,
+                status: if online {
+                    PresenceStatus::Online
+                } else {
+                    PresenceStatus::Offline
+                },
             },
         )
         .await;

@@ -107,10 +107,10 @@ async fn every_data_layer_query_is_served_by_an_index() {
     data::message::delete_message(&db, sent.id, a)
         .await
         .unwrap();
-    data::message::search_messages(&db, a, "hello", None, 20)
+    data::search::search_messages(&db, a, "hello", None, 20)
         .await
         .unwrap();
-    data::message::search_messages(&db, a, "hello", Some(c), 20)
+    data::search::search_messages(&db, a, "hello", Some(c), 20)
         .await
         .unwrap();
     let session = data::session::create_session(&db, a, chrono::Utc::now())

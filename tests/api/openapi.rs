@@ -45,3 +45,24 @@ async fn every_operation_declares_its_errors_and_authenticated_ones_their_securi
         }
     }
 }
+
+#[tokio::test]
+async fn every_code_the_server_can_answer_over_http_is_listed_in_the_document() {
+    use confab::wire::ErrorCode;
+    let app = TestApp::spawn().await;
+    let spec: serde_json::Value = app.get("/json").await.json().await.unwrap();
+    let mut listed = String::new();
+    for item in spec["paths"].as_object().unwrap().values() {
+        for op in item.as_object().unwrap().values() {
+            for response in op["responses"].as_object().unwrap().values() {
+                listed.push_str(response["description"].as_str().unwrap_or_default());
+            }
+        }
+    }
+    for code in ErrorCode::ALL.iter().filter(|c| c.surface().is_http()) {
+        assert!(
+            listed.contains(&format!("`{code}`")),
+            "{code} can be answered over HTTP but no operation lists it"
+        );
+    }
+}

@@ -1,0 +1,152 @@
+//! Full-text message search over the caller's conversations (contract §3).
+
+use entity::message::{self, Status};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter, Statement,
+};
+use uuid::Uuid;
+
+use super::{DataError, conversation::get_conversation_for};
+
+/// Newest messages of the caller that the first phase of a search checks.
+const SEARCH_WINDOW: i64 = 500;
+
+/// Conversations above which the first phase is skipped (its cost grows with their number).
+const SEARCH_WINDOW_MAX_CONVERSATIONS: i64 = 50;
+
+/// Full-text search over the caller's conversations (or one of them), newest first, deleted
+/// messages left out.
+///
+/// Sorting full-text matches by time means reading every match, which is slow for common words
+/// (a word in 4 % of 1,000,000 messages is 40,000 rows). So the search runs in two phases:
+/// 1. The caller's newest [`SEARCH_WINDOW`] messages (merged from each conversation's index) are
+///    checked. If `limit` of them match, nothing older can rank higher: the answer is exact.
+/// 2. Otherwise (rare words, many conversations) the matches come from the GIN index, collected
+///    first (a materialised CTE) and then narrowed to the caller's conversations. Left to itself
+///    the planner intersects the full-text bitmap with the per-conversation index, which reads
+///    every message of the caller's conversations (1.8 s for one common word over 1 M messages).
+pub async fn search_messages<C: ConnectionTrait>(
+    db: &C,
+    caller: Uuid,
+    query: &str,
+    conversation_id: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<message::Model>, DataError> {
+    if let Some(id) = conversation_id {
+        get_conversation_for(db, id, caller).await?;
+    }
+    let limit = i64::try_from(limit).unwrap_or(100);
+    let ids = match search_recent(db, caller, query, conversation_id, limit).await? {
+        Some(ids) => ids,
+        None => search_full_index(db, caller, query, conversation_id, limit).await?,
+    };
+    let mut rows = message::Entity::find()
+        .filter(message::Column::Id.is_in(ids))
+        .all(db)
+        .await?;
+    rows.sort_unstable_by_key(|m| std::cmp::Reverse((m.created_at, m.id)));
+    Ok(rows)
+}
+
+/// Phase 1: the ids of the newest `limit` matches, if the caller's newest messages prove them
+/// exact (`limit` matches among them, or no older messages at all).
+async fn search_recent<C: ConnectionTrait>(
+    db: &C,
+    caller: Uuid,
+    query: &str,
+    conversation_id: Option<Uuid>,
+    limit: i64,
+) -> Result<Option<Vec<Uuid>>, DataError> {
+    #[derive(FromQueryResult)]
+    struct Recent {
+        conversations: i64,
+        scanned: i64,
+        ids: Option<Vec<Uuid>>,
+    }
+    let recent = Recent::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        r#"WITH convs AS (
+               SELECT id FROM conversations WHERE p1_id = $1 AND ($3::uuid IS NULL OR id = $3)
+               UNION ALL
+               SELECT id FROM conversations WHERE p2_id = $1 AND ($3::uuid IS NULL OR id = $3)
+           ), counted AS (SELECT count(*) AS n FROM convs),
+           newest AS (
+               SELECT w.id, w.created_at
+               FROM convs c CROSS JOIN LATERAL (
+                   SELECT id, created_at FROM messages m
+                   WHERE m.conversation_id = c.id
+                   ORDER BY created_at DESC, id DESC
+                   LIMIT $4
+               ) w
+               WHERE (SELECT n FROM counted) <= $6
+               ORDER BY w.created_at DESC, w.id DESC
+               LIMIT $4
+           ), hits AS (
+               SELECT n.id, n.created_at FROM newest n JOIN messages m ON m.id = n.id
+               WHERE m.status <> $7
+                 AND to_tsvector('english', m.content) @@ plainto_tsquery('english', $2)
+               ORDER BY n.created_at DESC, n.id DESC
+               LIMIT $5
+           )
+           SELECT (SELECT n FROM counted) AS conversations,
+                  (SELECT count(*) FROM newest) AS scanned,
+                  (SELECT array_agg(id) FROM hits) AS ids"#,
+        [
+            caller.into(),
+            query.into(),
+            conversation_id.into(),
+            SEARCH_WINDOW.into(),
+            limit.into(),
+            SEARCH_WINDOW_MAX_CONVERSATIONS.into(),
+            Status::Deleted.into(),
+        ],
+    ))
+    .one(db)
+    .await?;
+    let Some(recent) = recent else {
+        return Ok(None);
+    };
+    if recent.conversations > SEARCH_WINDOW_MAX_CONVERSATIONS {
+        return Ok(None);
+    }
+    let ids = recent.ids.unwrap_or_default();
+    // Exact when enough matched, or when the window held every message there is.
+    let exact = ids.len() as i64 == limit || recent.scanned < SEARCH_WINDOW;
+    Ok(exact.then_some(ids))
+}
+
+/// Phase 2: the ids of the newest `limit` matches from the full-text index.
+async fn search_full_index<C: ConnectionTrait>(
+    db: &C,
+    caller: Uuid,
+    query: &str,
+    conversation_id: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<Uuid>, DataError> {
+    #[derive(FromQueryResult)]
+    struct Hit {
+        id: Uuid,
+    }
+    let hits = Hit::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        r#"WITH hits AS MATERIALIZED (
+               SELECT id, conversation_id, created_at FROM messages
+               WHERE to_tsvector('english', content) @@ plainto_tsquery('english', $2)
+                 AND status <> $5
+           )
+           SELECT h.id FROM hits h JOIN conversations c ON c.id = h.conversation_id
+           WHERE (c.p1_id = $1 OR c.p2_id = $1) AND ($3::uuid IS NULL OR h.conversation_id = $3)
+           ORDER BY h.created_at DESC, h.id DESC
+           LIMIT $4"#,
+        [
+            caller.into(),
+            query.into(),
+            conversation_id.into(),
+            limit.into(),
+            Status::Deleted.into(),
+        ],
+    ))
+    .all(db)
+    .await?;
+    Ok(hits.into_iter().map(|h| h.id).collect())
+}

@@ -1,0 +1,299 @@
+//! Messages: history pages, send, edit, soft delete, read marks.
+
+use poem_openapi::{
+    ApiResponse, Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
+use uuid::Uuid;
+
+mod request;
+
+pub use request::{MAX_CONTENT_CHARS, MessageContent, MessageContentRequest, cursor};
+
+use super::{Tag, page};
+use crate::{
+    data::{
+        self,
+        message::{DeleteOutcome, EditOutcome, ReadOutcome},
+    },
+    error::{ApiError, Failure},
+    session::auth::Auth,
+    state::AppState,
+    wire::{
+        Ack, ErrorCode, Message, ServerEvent, Timestamp,
+        event::{MessageDeleted, MessageEdited, MessageRead},
+    },
+};
+
+/// What an edit returns.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct EditedMessage {
+    /// The message.
+    pub id: Uuid,
+    /// Its content now.
+    pub content: String,
+    /// Its last edit time (`null` if never edited).
+    #[oai(nullable)]
+    pub edited_at: Option<Timestamp>,
+}
+
+/// The body of `PATCH /messages/:id`.
+#[derive(Debug, Clone, Object)]
+pub struct EditMessageResult {
+    /// Always `true`.
+    pub success: bool,
+    /// `Message edited successfully` or `Message content is unchanged`.
+    pub message: String,
+    /// The message's content and edit time.
+    pub data: EditedMessage,
+}
+
+/// The message area of the API.
+pub struct MessageApi {
+    state: AppState,
+}
+
+impl MessageApi {
+    /// Creates the area over the shared state.
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
+}
+
+crate::error_set!(
+    /// Errors of `GET /conversations/:id/messages`.
+    ListErrors: AUTHENTICATED, PARAMETERS, [ErrorCode::Forbidden, ErrorCode::ConversationNotFound]);
+
+crate::error_set!(
+    /// Errors of `POST /conversations/:id/messages`.
+    SendErrors: AUTHENTICATED, JSON_BODY, [ErrorCode::InvalidContent, ErrorCode::Forbidden, ErrorCode::ConversationNotFound]);
+
+crate::error_set!(
+    /// Errors of `PATCH /messages/:id`.
+    EditErrors: AUTHENTICATED, JSON_BODY, [ErrorCode::InvalidContent, ErrorCode::MessageNotFound]);
+
+crate::error_set!(
+    /// Errors of `DELETE /messages/:id` and `PUT /messages/:id/read`.
+    MessageErrors: AUTHENTICATED, PARAMETERS, [ErrorCode::MessageNotFound]);
+
+/// `200 Message[]`.
+#[derive(ApiResponse)]
+pub enum ListMessagesResponse {
+    /// A page of history (`[]` when empty).
+    #[oai(status = 200)]
+    Ok(Json<Vec<Message>>),
+}
+
+/// `201 Message`.
+#[derive(ApiResponse)]
+pub enum SendMessageResponse {
+    /// Stored and committed; both participants' sockets get `new_message`.
+    #[oai(status = 201)]
+    Created(Json<Message>),
+}
+
+/// `200` edit result.
+#[derive(ApiResponse)]
+pub enum EditMessageResponse {
+    /// Edited (both participants get `message_edited`), or unchanged.
+    #[oai(status = 200)]
+    Ok(Json<EditMessageResult>),
+}
+
+/// `200 Ack`.
+#[derive(ApiResponse)]
+pub enum AckResponse {
+    /// Done.
+    #[oai(status = 200)]
+    Ok(Json<Ack>),
+}
+
+#[OpenApi(tag = "Tag::Messages")]
+impl MessageApi {
+    /// Read a conversation's history
+    ///
+    /// Newest first, deleted messages left out. `before` (a message id or a timestamp) pages
+    /// backwards, stable under concurrent sends; `after` (a message id) returns what came after
+    /// it, oldest first, for catching up after a reconnect.
+    #[oai(
+        path = "/conversations/:id/messages",
+        method = "get",
+        operation_id = "listMessages"
+    )]
+    async fn list_messages(
+        &self,
+        auth: Auth,
+        /// The conversation.
+        id: Path<Uuid>,
+        /// Page number, from 1.
+        #[oai(validator(minimum(value = "1")))]
+        page: Query<Option<u64>>,
+        /// Messages per page, 1 to 100 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<u64>>,
+        /// Only messages older than this message id or RFC 3339 timestamp.
+        before: Query<Option<String>>,
+        /// Only messages newer than this message id (oldest first).
+        after: Query<Option<Uuid>>,
+    ) -> Result<ListMessagesResponse, Failure<ListErrors>> {
+        let cursor = cursor(before.0, after.0)?;
+        let page = page::Page::from_query(page.0, limit.0, 50);
+        let rows = data::message::list_messages(&self.state.db, id.0, auth.0.user_id, page, cursor)
+            .await?;
+        Ok(ListMessagesResponse::Ok(Json(
+            rows.into_iter().map(Into::into).collect(),
+        )))
+    }
+
+    /// Send a message
+    #[oai(
+        path = "/conversations/:id/messages",
+        method = "post",
+        operation_id = "sendMessage"
+    )]
+    async fn send_message(
+        &self,
+        auth: Auth,
+        /// The conversation.
+        id: Path<Uuid>,
+        body: Json<MessageContentRequest>,
+    ) -> Result<SendMessageResponse, Failure<SendErrors>> {
+        let content = MessageContent::parse(&body.0.content)?;
+        let sent = self
+            .state
+            .messages
+            .send(id.0, auth.0.user_id, content.into_string())
+            .await?;
+        let message = Message::from(&sent);
+        let event = ServerEvent::NewMessage(message.clone());
+        self.state.realtime.emit(&sent.participants(), event).await;
+        Ok(SendMessageResponse::Created(Json(message)))
+    }
+
+    /// Edit a message
+    ///
+    /// Only the sender, and not once deleted. Content equal to the stored one answers `200`
+    /// with `Message content is unchanged` and the stored `editedAt`.
+    #[oai(path = "/messages/:id", method = "patch", operation_id = "editMessage")]
+    async fn edit_message(
+        &self,
+        auth: Auth,
+        /// The message.
+        id: Path<Uuid>,
+        body: Json<MessageContentRequest>,
+    ) -> Result<EditMessageResponse, Failure<EditErrors>> {
+        let content = MessageContent::parse(&body.0.content)?;
+        let outcome = data::message::update_message_content(
+            &self.state.db,
+            id.0,
+            auth.0.user_id,
+            content.as_str(),
+        )
+        .await
+        .map_err(not_found_as_message)?;
+        let (text, m, changed) = match outcome {
+            EditOutcome::Edited(m) => ("Message edited successfully", m, true),
+            EditOutcome::Unchanged(m) => ("Message content is unchanged", m, false),
+        };
+        let edited_at = m.edited_at.map(Timestamp::from);
+        if let (true, Some(edited_at)) = (changed, edited_at) {
+            let event = ServerEvent::MessageEdited(MessageEdited {
+                message_id: m.id,
+                content: m.content.clone(),
+                edited_at,
+                conversation_id: m.conversation_id,
+            });
+            self.state.realtime.emit(&m.participants(), event).await;
+        }
+        Ok(EditMessageResponse::Ok(Json(EditMessageResult {
+            success: true,
+            message: text.into(),
+            data: EditedMessage {
+                id: m.id,
+                content: m.content,
+                edited_at,
+            },
+        })))
+    }
+
+    /// Delete a message
+    ///
+    /// Only the sender. The message leaves every list and search; both participants get
+    /// `message_deleted`. Deleting it again answers `200` as well.
+    #[oai(
+        path = "/messages/:id",
+        method = "delete",
+        operation_id = "deleteMessage"
+    )]
+    async fn delete_message(
+        &self,
+        auth: Auth,
+        /// The message.
+        id: Path<Uuid>,
+    ) -> Result<AckResponse, Failure<MessageErrors>> {
+        let outcome = data::message::delete_message(&self.state.db, id.0, auth.0.user_id)
+            .await
+            .map_err(not_found_as_message)?;
+        let text = match outcome {
+            DeleteOutcome::AlreadyDeleted => "Message is already deleted",
+            DeleteOutcome::Deleted(m) => {
+                let event = ServerEvent::MessageDeleted(MessageDeleted {
+                    message_id: m.id,
+                    conversation_id: m.conversation_id,
+                });
+                self.state.realtime.emit(&m.participants(), event).await;
+                "Message deleted successfully"
+            }
+        };
+        Ok(AckResponse::Ok(Json(Ack::new(text))))
+    }
+
+    /// Mark a message read
+    ///
+    /// Only the recipient. Marks this message and every earlier unread one from the other
+    /// participant; the sender gets `message_read` with all their ids.
+    #[oai(
+        path = "/messages/:id/read",
+        method = "put",
+        operation_id = "markMessageRead"
+    )]
+    async fn mark_message_read(
+        &self,
+        auth: Auth,
+        /// The message.
+        id: Path<Uuid>,
+    ) -> Result<AckResponse, Failure<MessageErrors>> {
+        let me = auth.0.user_id;
+        let outcome = data::message::mark_message_read(&self.state.db, id.0, me)
+            .await
+            .map_err(not_found_as_message)?;
+        let text = match outcome {
+            ReadOutcome::AlreadyRead => "Message is already marked as read",
+            ReadOutcome::Marked {
+                message,
+                message_ids,
+                read_at,
+            } => {
+                let event = ServerEvent::MessageRead(MessageRead {
+                    conversation_id: message.conversation_id,
+                    reader_id: me,
+                    message_ids,
+                    read_at: read_at.into(),
+                });
+                self.state.realtime.emit(&[message.sender_id], event).await;
+                "Message marked as read successfully"
+            }
+        };
+        Ok(AckResponse::Ok(Json(Ack::new(text))))
+    }
+}
+
+/// On message routes every refusal about the conversation is `MESSAGE_NOT_FOUND` (no leak).
+fn not_found_as_message(err: data::DataError) -> ApiError {
+    match err {
+        data::DataError::Db(e) => e.into(),
+        _ => ApiError::MessageNotFound,
+    }
+}
