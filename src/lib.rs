@@ -13,6 +13,7 @@
 //! through [`middleware::edge`] → router → a handler in [`routes`] → a [`data`] function → the
 //! response, or an error that the edge renders as `{statusCode, code, error, message}`.
 
+pub mod background;
 pub mod config;
 pub mod data;
 pub mod embedded_db;

@@ -11,7 +11,7 @@ use poem_openapi::OperationId;
 use tracing::Instrument;
 
 use crate::{
-    error::ApiError,
+    error::{ApiError, Location},
     metrics::HttpLabels,
     rate_limit::{Decision, RateKey, client_ip},
     state::AppState,
@@ -56,6 +56,38 @@ fn rate_key(state: &AppState, req: &Request) -> Option<RateKey> {
     client_ip(peer, forwarded, state.config.trust_proxy).map(RateKey::Ip)
 }
 
+/// A path or query parameter carrying U+0000, which PostgreSQL cannot store or compare in text:
+/// refused here for every route (contract §1), before any handler or query sees it. A search
+/// `query` is `INVALID_QUERY`; anything else `SCHEMA_VALIDATION_ERROR` naming the parameter.
+/// (Body fields are checked by their types, e.g. message content.)
+fn unstorable_text(req: &Request) -> Option<ApiError> {
+    let has_nul = |raw: &str| {
+        let spaced = raw.replace('+', " ");
+        urlencoding::decode(&spaced).is_ok_and(|text| text.contains('\0'))
+    };
+    let reason = || "must not contain U+0000".to_owned();
+    if has_nul(req.uri().path()) {
+        return Some(ApiError::Validation {
+            location: Location::Params,
+            field: "id".into(),
+            reason: reason(),
+        });
+    }
+    let query = req.uri().query().unwrap_or_default();
+    let (name, _) = query
+        .split('&')
+        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+        .find(|(name, value)| has_nul(name) || has_nul(value))?;
+    if name == "query" {
+        return Some(ApiError::InvalidQuery("Search query cannot contain U+0000"));
+    }
+    Some(ApiError::Validation {
+        location: Location::Querystring,
+        field: urlencoding::decode(name).map_or_else(|_| name.to_owned(), |n| n.replace('\0', "")),
+        reason: reason(),
+    })
+}
+
 fn add_rate_headers(response: &mut Response, decision: Decision) {
     let headers = response.headers_mut();
     headers.insert("x-ratelimit-limit", decision.limit.into());
@@ -94,7 +126,10 @@ async fn handle<E: Endpoint>(ep: &E, state: &AppState, mut req: Request) -> Resp
         let result = match (decision, limit_body(&mut req).await) {
             (Some(d), _) if !d.allowed => Err(ApiError::RateLimited(d.reset_secs).into()),
             (_, Err(err)) => Err(err.into()),
-            (_, Ok(())) => ep.call(req).await.map(IntoResponse::into_response),
+            (_, Ok(())) => match unstorable_text(&req) {
+                Some(err) => Err(err.into()),
+                None => ep.call(req).await.map(IntoResponse::into_response),
+            },
         };
         let (route, mut response) = match result {
             Ok(resp) => (resp.data::<OperationId>().map(|id| id.0), resp),

@@ -140,15 +140,13 @@ fn allowed(snapshot: &StateSnapshot, limit: Limit) -> Decision {
     }
 }
 
-/// Evicts idle keys every minute, for the life of the process.
-pub fn spawn_eviction(limits: Arc<RateLimits>) {
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(Duration::from_secs(60));
-        loop {
-            ticker.tick().await;
-            limits.evict_idle();
-        }
-    });
+/// Evicts idle keys every minute, for the life of the server (owned by its background tasks).
+pub async fn evict_idle_keys(limits: Arc<RateLimits>) {
+    let mut ticker = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        ticker.tick().await;
+        limits.evict_idle();
+    }
 }
 
 /// The client's address: the peer, or with `trust_proxy` hops, the entry of `X-Forwarded-For`

@@ -10,6 +10,7 @@ use poem::{
 };
 
 use crate::{
+    background::BackgroundTasks,
     config::Config,
     metrics::Metrics,
     middleware,
@@ -23,10 +24,15 @@ type ServerFuture = Pin<Box<dyn Future<Output = io::Result<()>> + Send>>;
 /// How long in-flight HTTP requests get to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
+/// How long background tasks get to finish (the message writer drains its queue) after the
+/// HTTP server stopped.
+const TASKS_GRACE: Duration = Duration::from_secs(5);
+
 /// A built server, bound to its port and ready to run.
 pub struct Application {
     port: u16,
     state: AppState,
+    tasks: BackgroundTasks,
     serve: Box<dyn FnOnce(ShutdownSignal) -> ServerFuture + Send>,
 }
 
@@ -40,6 +46,7 @@ impl Application {
         let db = crate::data::connect(database_url, config.database_pool_size).await?;
         migration::Migrator::up(&db, None).await?;
 
+        let mut tasks = BackgroundTasks::new();
         let metrics = Arc::new(Metrics::new());
         let (socket_service, io) = socket::build();
         let state = AppState {
@@ -60,12 +67,17 @@ impl Application {
             sessions: Arc::new(crate::session::Sessions::new(&config)),
             oauth: Arc::new(crate::oauth::OAuthClients::new(&config)?),
             config: Arc::new(config),
-            messages: crate::data::message_writer::MessageWriter::start(db.clone()),
+            messages: crate::data::message_writer::MessageWriter::start(db.clone(), &mut tasks),
             db,
             metrics: metrics.clone(),
         };
 
         socket::register(&io, state.clone());
+        tasks.spawn_until_shutdown("session sweeper", socket::sweep_sessions(state.clone()));
+        tasks.spawn_until_shutdown(
+            "rate-limit eviction",
+            crate::rate_limit::evict_idle_keys(state.rate_limits.clone()),
+        );
         let api = routes::openapi(&state);
         let spec_json = api.spec();
         let spec_yaml = api.spec_yaml();
@@ -75,14 +87,13 @@ impl Application {
             .nest("/", docs::with_index(api.into_endpoint()))
             .with(poem::middleware::CookieJarManager::new())
             .data(state.clone());
-        crate::rate_limit::spawn_eviction(state.rate_limits.clone());
         let http = middleware::edge(http, state.clone());
         // Socket.IO stays outside the HTTP edge: its long-lived requests are not API requests, and
         // HTTP body limits and rate limits must not apply to its polling transport.
         let app = Route::new()
             .nest_no_strip(
                 "/socket.io",
-                socket::transport::SocketIoEndpoint::new(socket_service),
+                socket::transport::SocketIoEndpoint::new(socket_service, state.realtime.clone()),
             )
             .nest("/", http);
         // CORS, the CSRF refusal and the security headers cover everything, Socket.IO included.
@@ -103,21 +114,32 @@ impl Application {
             .and_then(|a| a.as_socket_addr().map(|s| s.port()))
             .ok_or_else(|| anyhow::anyhow!("the listener has no TCP address"))?;
 
-        let io_for_shutdown = io;
+        let realtime = state.realtime.clone();
         let serve = Box::new(move |signal: ShutdownSignal| -> ServerFuture {
             Box::pin(async move {
                 let shutdown = async move {
                     signal.await;
-                    tracing::info!("shutting down: closing sockets, then HTTP");
-                    // Upgraded WebSocket connections are invisible to poem's graceful shutdown.
-                    io_for_shutdown.close().await;
+                    tracing::info!(
+                        "shutting down: refusing new sockets, closing open ones, finishing requests"
+                    );
+                    // New Engine.IO handshakes are refused with 503 from here on (clients retry
+                    // elsewhere or later), then open sockets lose their transport, so clients
+                    // reconnect rather than meet a closed namespace. Upgraded WebSocket
+                    // connections are invisible to poem's graceful shutdown, so this comes first;
+                    // the listener then stops and requests in flight finish with their answers.
+                    realtime.close().await;
                 };
                 Server::new_with_acceptor(acceptor)
                     .run_with_graceful_shutdown(app, shutdown, Some(SHUTDOWN_GRACE))
                     .await
             })
         });
-        Ok(Self { port, state, serve })
+        Ok(Self {
+            port,
+            state,
+            tasks,
+            serve,
+        })
     }
 
     /// The port the server listens on.
@@ -135,10 +157,14 @@ impl Application {
         self.run_until(Box::pin(shutdown_signal())).await
     }
 
-    /// Serves until `signal` resolves.
+    /// Serves until `signal` resolves, then stops the background tasks (the message writer
+    /// writes what is queued first).
     pub async fn run_until(self, signal: ShutdownSignal) -> io::Result<()> {
         tracing::info!(port = self.port, "listening");
-        (self.serve)(signal).await
+        let served = (self.serve)(signal).await;
+        self.tasks.shutdown(TASKS_GRACE).await;
+        tracing::info!("stopped");
+        served
     }
 }
 

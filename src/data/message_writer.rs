@@ -17,11 +17,7 @@ use sea_orm::{DatabaseConnection, DbBackend, DbErr, FromQueryResult, Statement};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use super::{
-    DataError,
-    conversation::get_conversation_for,
-    message::{MessageInConversation, create_message},
-};
+use super::{DataError, conversation::get_conversation_for, message::MessageInConversation};
 
 /// Most messages written in one statement.
 const MAX_BATCH: usize = 512;
@@ -43,10 +39,11 @@ pub struct MessageWriter {
 }
 
 impl MessageWriter {
-    /// Starts the writer task over `db`.
-    pub fn start(db: DatabaseConnection) -> Self {
+    /// Starts the writer task over `db`, owned by `tasks`. On shutdown it stops taking new
+    /// messages and writes those already queued before it returns.
+    pub fn start(db: DatabaseConnection, tasks: &mut crate::background::BackgroundTasks) -> Self {
         let (queue, requests) = mpsc::channel(QUEUE_DEPTH);
-        tokio::spawn(run(db, requests));
+        tasks.spawn("message writer", run(db, requests, tasks.shutdown_token()));
         Self { queue }
     }
 
@@ -71,26 +68,68 @@ impl MessageWriter {
     }
 }
 
-async fn run(db: DatabaseConnection, mut requests: mpsc::Receiver<SendRequest>) {
+async fn run(
+    db: DatabaseConnection,
+    mut requests: mpsc::Receiver<SendRequest>,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while requests.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let ids: Vec<Uuid> = batch.iter().map(|_| Uuid::now_v7()).collect();
-        match write_batch(&db, &batch, &ids).await {
-            Ok(written) => answer(&db, batch.drain(..).zip(ids), written).await,
-            Err(e) => {
-                tracing::warn!(error = %e, messages = batch.len(), "batch failed; writing its messages one by one");
-                for request in batch.drain(..) {
-                    let result = create_message(
-                        &db,
-                        request.conversation_id,
-                        request.sender,
-                        &request.content,
-                    )
-                    .await;
-                    let _ = request.reply.send(result);
-                }
+    loop {
+        let received = tokio::select! {
+            biased;
+            received = requests.recv_many(&mut batch, MAX_BATCH) => received,
+            () = shutdown.cancelled(), if !requests.is_closed() => {
+                // Refuse new sends; what is queued is still written (recv_many drains it).
+                requests.close();
+                continue;
+            }
+        };
+        if received == 0 {
+            break;
+        }
+        write(&db, std::mem::take(&mut batch)).await;
+    }
+}
+
+/// Writes `batch` in one statement. When the statement fails, the database is unreachable (every
+/// request is answered with that error at once: no retry that would hold them for another
+/// connection timeout each), or one of the rows is bad: then each half is written on its own, so
+/// a bad row is isolated in about 2·log2(batch) statements and never slows the others for long.
+async fn write(db: &DatabaseConnection, batch: Vec<SendRequest>) {
+    let ids: Vec<Uuid> = batch.iter().map(|_| Uuid::now_v7()).collect();
+    match write_batch(db, &batch, &ids).await {
+        Ok(written) => answer(db, batch.into_iter().zip(ids), written).await,
+        Err(e) if batch.len() == 1 || super::is_unavailable(&e) => {
+            if !super::is_unavailable(&e) {
+                tracing::error!(error = %e, "a message could not be stored");
+            }
+            let error = e;
+            for request in batch {
+                let _ = request
+                    .reply
+                    .send(Err(DataError::Db(shared_db_error(&error))));
             }
         }
+        Err(e) => {
+            tracing::warn!(error = %e, messages = batch.len(), "batch failed; writing its halves separately");
+            let mut first = batch;
+            let second = first.split_off(first.len() / 2);
+            Box::pin(write(db, first)).await;
+            Box::pin(write(db, second)).await;
+        }
+    }
+}
+
+/// One error for every request of a failed batch. `DbErr` is not `Clone`; connection errors keep
+/// their kind (so they still answer `503`), anything else becomes a custom error with the text.
+fn shared_db_error(err: &DbErr) -> DbErr {
+    match err {
+        DbErr::ConnectionAcquire(e) => DbErr::ConnectionAcquire(match e {
+            sea_orm::ConnAcquireErr::Timeout => sea_orm::ConnAcquireErr::Timeout,
+            sea_orm::ConnAcquireErr::ConnectionClosed => sea_orm::ConnAcquireErr::ConnectionClosed,
+        }),
+        DbErr::Conn(e) => DbErr::Conn(sea_orm::RuntimeErr::Internal(e.to_string())),
+        other => DbErr::Custom(other.to_string()),
     }
 }
 

@@ -56,9 +56,13 @@ pub struct Page {
 }
 
 impl Page {
-    /// Rows to skip.
+    /// Rows to skip, at most `i64::MAX`: PostgreSQL's `OFFSET` is a `bigint` (and sea-query
+    /// refuses larger values by panicking), while a page past the last one is simply empty.
     pub fn offset(self) -> u64 {
-        self.page.saturating_sub(1).saturating_mul(self.limit)
+        self.page
+            .saturating_sub(1)
+            .saturating_mul(self.limit)
+            .min(i64::MAX as u64)
     }
 }
 
@@ -70,6 +74,11 @@ pub fn now() -> DateTime<Utc> {
         .unwrap_or(now)
 }
 
+/// How long a request waits for a database connection before it answers `503` (contract §4: every
+/// request that needs the database answers within 5 s; a send may wait behind one batch that is
+/// itself waiting, so twice this stays under 5 s).
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Opens the connection pool. Statement logging is off: sqlx logs every statement at INFO, with
 /// parameters that may hold personal data.
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
@@ -77,10 +86,16 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
     options
         .max_connections(max_connections)
         .min_connections(1)
-        .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(5))
+        .connect_timeout(ACQUIRE_TIMEOUT)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
         .sqlx_logging(false);
     Database::connect(options).await
+}
+
+/// Whether `err` means the database could not be reached (the request may be retried), as
+/// opposed to a statement that failed.
+pub fn is_unavailable(err: &DbErr) -> bool {
+    matches!(err, DbErr::ConnectionAcquire(_) | DbErr::Conn(_))
 }
 
 /// Runs a trivial query and returns how long it took.

@@ -45,6 +45,22 @@ pub struct ProviderProfile {
     pub avatar: Option<String>,
 }
 
+impl ProviderProfile {
+    /// The profile without U+0000, which PostgreSQL cannot store in text (contract §1: removed
+    /// from profile fields read from a provider, so a strange profile never fails a sign-in).
+    pub fn storable(&self) -> Self {
+        let clean = |s: &str| s.replace('\0', "");
+        Self {
+            provider: self.provider,
+            provider_user_id: clean(&self.provider_user_id),
+            username_hint: clean(&self.username_hint),
+            name: self.name.as_deref().map(clean),
+            email: clean(&self.email),
+            avatar: self.avatar.as_deref().map(clean),
+        }
+    }
+}
+
 /// The user, if it exists.
 pub async fn find_user<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<Option<user::Model>, DbErr> {
     user::Entity::find_by_id(id).one(db).await
@@ -152,6 +168,7 @@ pub async fn upsert_user_from_profile(
     db: &DatabaseConnection,
     profile: &ProviderProfile,
 ) -> Result<user::Model, DbErr> {
+    let profile = &profile.storable();
     if let Some(user) = refresh_known_identity(db, profile).await? {
         return Ok(user);
     }

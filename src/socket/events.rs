@@ -2,6 +2,11 @@
 //! [`ServerEvent`]s (after their database commit). The events themselves are defined in
 //! [`crate::wire::event`].
 
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
+
 use socketioxide::SocketIo;
 use uuid::Uuid;
 
@@ -18,21 +23,56 @@ pub fn session_room(session: Uuid) -> String {
 }
 
 /// Emits [`ServerEvent`]s to users' rooms.
+///
+/// Once the server is closing, the namespace is gone: events are then dropped (clients recover them
+/// over REST) instead of reaching socketioxide, whose default-namespace shortcuts panic after
+/// `close()`.
 #[derive(Clone)]
 pub struct Realtime {
     io: SocketIo,
+    closing: Arc<AtomicBool>,
 }
 
 impl Realtime {
     /// Wraps the Socket.IO server.
     pub fn new(io: SocketIo) -> Self {
-        Self { io }
+        Self {
+            io,
+            closing: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Whether the server is shutting down (new Engine.IO handshakes are refused meanwhile).
+    pub fn is_closing(&self) -> bool {
+        self.closing.load(Ordering::Acquire)
+    }
+
+    /// Refuses new connections at the transport, then closes every socket's transport, so clients
+    /// reconnect (to another instance, or to this one once it is back) instead of being refused by
+    /// a namespace that no longer exists (contract §4, shutdown).
+    pub async fn close(&self) {
+        self.closing.store(true, Ordering::Release);
+        self.io.close().await;
+    }
+
+    /// Every socket on this instance (none once closing).
+    pub fn sockets(&self) -> Vec<socketioxide::extract::SocketRef> {
+        self.root().map(|ns| ns.sockets()).unwrap_or_default()
+    }
+
+    /// The default namespace's operators, unless the server is closing.
+    fn root(&self) -> Option<socketioxide::operators::BroadcastOperators> {
+        if self.is_closing() {
+            return None;
+        }
+        self.io.of("/")
     }
 
     /// Disconnects every socket of a session (logout), on this instance at once; other
     /// instances' session sweepers follow.
     pub async fn disconnect_session(&self, session: Uuid) {
-        if let Err(e) = self.io.to(session_room(session)).disconnect().await {
+        let Some(root) = self.root() else { return };
+        if let Err(e) = root.to(session_room(session)).disconnect().await {
             tracing::warn!(error = %e, "could not disconnect a session's sockets");
         }
     }
@@ -40,7 +80,8 @@ impl Realtime {
     /// Moves the sockets of a rotated session to its successor, so a refresh does not cut the
     /// page's live connection.
     pub fn rebind_session(&self, old: Uuid, new: Uuid, token: &str) {
-        for socket in self.io.to(session_room(old)).sockets() {
+        let Some(root) = self.root() else { return };
+        for socket in root.to(session_room(old)).sockets() {
             if let Some(mut session) = socket.extensions.get::<super::handshake::SocketSession>() {
                 session.session_id = new;
                 session.token = token.to_owned();
@@ -56,9 +97,13 @@ impl Realtime {
         if users.is_empty() {
             return;
         }
+        let Some(root) = self.root() else {
+            tracing::debug!(event = event.name(), "server closing; live event dropped");
+            return;
+        };
         let rooms: Vec<String> = users.iter().map(|u| user_room(*u)).collect();
         // Serialized once for every recipient; the arguments are a tuple, sent positionally.
-        let result = self.io.to(rooms).emit(event.name(), &event.args()).await;
+        let result = root.to(rooms).emit(event.name(), &event.args()).await;
         if let Err(e) = result {
             tracing::warn!(event = event.name(), error = %e, "could not emit");
         }

@@ -11,7 +11,7 @@ pub mod handshake;
 pub mod presence;
 pub mod transport;
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use engineioxide::service::NotFoundService;
 use socketioxide::{
@@ -66,7 +66,6 @@ pub fn register(io: &SocketIo, state: AppState) {
         tracing::debug!(socket.id = %socket.id, "socket ready");
     };
     io.ns("/", handler.with(middleware));
-    tokio::spawn(sweep_sessions(io.clone(), state));
 }
 
 async fn set_up(socket: &SocketRef, state: &AppState, session: SocketSession) {
@@ -96,14 +95,14 @@ async fn set_up(socket: &SocketRef, state: &AppState, session: SocketSession) {
 }
 
 /// Disconnects sockets whose session has expired or was revoked (on any instance: the session
-/// cache re-reads the database at least every `SESSION_CACHE_TTL`).
-async fn sweep_sessions(io: SocketIo, state: AppState) {
-    let state = Arc::new(state);
+/// cache re-reads the database at least every `SESSION_CACHE_TTL`). Runs for the life of the
+/// server, owned by its background tasks.
+pub async fn sweep_sessions(state: AppState) {
     let mut ticker = tokio::time::interval(SESSION_SWEEP_INTERVAL);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
-        for socket in io.sockets() {
+        for socket in state.realtime.sockets() {
             let Some(session) = socket.extensions.get::<SocketSession>() else {
                 continue;
             };

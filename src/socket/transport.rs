@@ -16,26 +16,47 @@ use poem::{
 use socketioxide::service::SocketIoService;
 use tower::ServiceExt;
 
+use super::events::Realtime;
+
 /// The `/socket.io` endpoint (mount with `nest_no_strip`: socketioxide wants the full path).
 pub struct SocketIoEndpoint {
     service: SocketIoService<NotFoundService>,
     polling: BoxEndpoint<'static, Response>,
+    realtime: Realtime,
 }
 
 impl SocketIoEndpoint {
-    /// Wraps socketioxide's service.
-    pub fn new(service: SocketIoService<NotFoundService>) -> Self {
+    /// Wraps socketioxide's service; `realtime` tells when the server is closing.
+    pub fn new(service: SocketIoService<NotFoundService>, realtime: Realtime) -> Self {
         Self {
             polling: service.clone().compat().map_to_response().boxed(),
             service,
+            realtime,
         }
     }
+}
+
+/// Whether the request opens a new Engine.IO session (no `sid` yet).
+fn is_new_session(req: &Request) -> bool {
+    !req.uri()
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .any(|pair| pair.starts_with("sid="))
 }
 
 impl Endpoint for SocketIoEndpoint {
     type Output = Response;
 
     async fn call(&self, req: Request) -> poem::Result<Response> {
+        if self.realtime.is_closing() && is_new_session(&req) {
+            // A transport-level refusal: socket.io-client retries it with backoff, where a
+            // Socket.IO-level refusal ("Invalid namespace") would make it give up.
+            return Ok(Response::builder()
+                .status(StatusCode::SERVICE_UNAVAILABLE)
+                .header(header::RETRY_AFTER, "1")
+                .body("Server is shutting down"));
+        }
         if !is_upgrade_request(&req) {
             return self.polling.call(req).await;
         }

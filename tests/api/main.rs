@@ -14,6 +14,7 @@ mod conversation;
 mod deploy;
 mod edge;
 mod embedded_db;
+mod hardening;
 mod indexes;
 mod infra;
 mod message;

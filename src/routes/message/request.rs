@@ -22,6 +22,12 @@ impl MessageContent {
         if trimmed.is_empty() {
             return Err(ApiError::InvalidContent("Message content cannot be empty"));
         }
+        if trimmed.contains('\0') {
+            // PostgreSQL cannot store U+0000 in text (contract §1).
+            return Err(ApiError::InvalidContent(
+                "Message content cannot contain U+0000",
+            ));
+        }
         if trimmed.chars().count() > MAX_CONTENT_CHARS {
             return Err(ApiError::InvalidContent(
                 "Message content cannot be longer than 2000 characters",

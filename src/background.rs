@@ -1,0 +1,84 @@
+//! Owned background tasks: the message writer, the session sweeper and rate-limit eviction are
+//! started by [`crate::startup::Application`] through [`BackgroundTasks`] and stopped by it on
+//! shutdown (cancelled, then joined), never spawned and forgotten.
+
+use std::{future::Future, time::Duration};
+
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// The application's long-running tasks and the token that asks them to stop.
+#[derive(Default)]
+pub struct BackgroundTasks {
+    shutdown: CancellationToken,
+    tasks: Vec<(&'static str, JoinHandle<()>)>,
+}
+
+impl BackgroundTasks {
+    /// No tasks yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The token a task watches to learn that it should finish (a task that must drain work,
+    /// like the message writer, watches it itself).
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Runs `task` until it returns; it is expected to watch [`Self::shutdown_token`].
+    pub fn spawn(&mut self, name: &'static str, task: impl Future<Output = ()> + Send + 'static) {
+        self.tasks.push((name, tokio::spawn(task)));
+    }
+
+    /// Runs `task` until it returns or shutdown is asked for, whichever comes first (for tasks
+    /// with nothing to finish, like periodic sweeps).
+    pub fn spawn_until_shutdown(
+        &mut self,
+        name: &'static str,
+        task: impl Future<Output = ()> + Send + 'static,
+    ) {
+        let token = self.shutdown.clone();
+        self.spawn(name, async move {
+            tokio::select! {
+                () = token.cancelled() => {}
+                () = task => {}
+            }
+        });
+    }
+
+    /// Asks every task to stop and waits up to `grace` for each; a task that panicked or overran
+    /// is logged (and aborted), never propagated.
+    pub async fn shutdown(self, grace: Duration) {
+        self.shutdown.cancel();
+        for (name, mut handle) in self.tasks {
+            match tokio::time::timeout(grace, &mut handle).await {
+                Ok(Ok(())) => tracing::debug!(task = name, "background task stopped"),
+                Ok(Err(e)) => tracing::error!(task = name, error = %e, "background task failed"),
+                Err(_) => {
+                    tracing::warn!(task = name, "background task did not stop in time; aborted");
+                    handle.abort();
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn shutdown_stops_sweeps_and_waits_for_draining_tasks() {
+        let mut tasks = BackgroundTasks::new();
+        tasks.spawn_until_shutdown("forever", std::future::pending());
+        let token = tasks.shutdown_token();
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        tasks.spawn("drains", async move {
+            token.cancelled().await;
+            let _ = done_tx.send(());
+        });
+        tasks.shutdown(Duration::from_secs(5)).await;
+        assert!(done_rx.await.is_ok(), "the draining task ran to its end");
+    }
+}
