@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use confab::{
-    config::Config,
+    config::{Config, ExposeSecret},
     embedded_db::{EmbeddedDbError, EmbeddedPostgres},
     startup::Application,
     telemetry,
@@ -84,12 +84,12 @@ where
     F: FnOnce(Config, String) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>>,
 {
-    if let Some(url) = &config.database_url {
-        let url = url.expose().to_owned();
+    if let Some(url) = &config.database.url {
+        let url = url.expose_secret().to_owned();
         return f(config, url).await;
     }
-    tracing::info!(data_dir = %config.data_dir.display(), "DATABASE_URL is unset: using the embedded PostgreSQL");
-    let data_dir = config.data_dir.clone();
+    tracing::info!(data_dir = %config.database.data_dir.display(), "DATABASE_URL is unset: using the embedded PostgreSQL");
+    let data_dir = config.database.data_dir.clone();
     let started =
         tokio::task::spawn_blocking(move || match EmbeddedPostgres::start_exclusive(&data_dir) {
             Err(EmbeddedDbError::Locked(_)) if usage == ClusterUse::SharedWithServer => {
@@ -110,7 +110,7 @@ where
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     with_database(config, ClusterUse::Exclusive, |config, url| async move {
-        let public_url = config.public_url.clone();
+        let public_url = config.http.public_url.clone();
         let app = Application::build(config, &url).await?;
         tracing::info!(port = app.port(), docs = %public_url, "Confab is ready");
         app.run_until_stopped().await?;
@@ -124,7 +124,7 @@ async fn migrate(config: Config) -> anyhow::Result<()> {
         config,
         ClusterUse::SharedWithServer,
         |config, url| async move {
-            let db = confab::data::connect(&url, config.database_pool_size).await?;
+            let db = confab::data::connect(&url, config.database.pool_size).await?;
             migration::Migrator::up(&db, None).await?;
             tracing::info!("migrations applied");
             Ok(())
@@ -184,7 +184,7 @@ async fn create_session(config: Config, request: SessionRequest) -> anyhow::Resu
 
 /// Asks the local server's `/health`; for a container's HEALTHCHECK (no curl in the image).
 async fn healthcheck(config: &Config) -> anyhow::Result<()> {
-    let url = format!("http://127.0.0.1:{}/health", config.port);
+    let url = format!("http://127.0.0.1:{}/health", config.http.port);
     let response = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(3))
         .build()?
@@ -200,16 +200,16 @@ async fn healthcheck(config: &Config) -> anyhow::Result<()> {
 }
 
 fn stop_embedded(config: &Config) -> anyhow::Result<()> {
-    let stopped = EmbeddedPostgres::stop_if_running(&config.data_dir)?;
+    let stopped = EmbeddedPostgres::stop_if_running(&config.database.data_dir)?;
     if stopped {
         println!(
             "stopped the embedded PostgreSQL under {}",
-            config.data_dir.display()
+            config.database.data_dir.display()
         );
     } else {
         println!(
             "no embedded PostgreSQL runs under {}",
-            config.data_dir.display()
+            config.database.data_dir.display()
         );
     }
     Ok(())
