@@ -1,32 +1,91 @@
-//! The `confab` binary: `confab` (or `confab serve`) runs the server, `confab migrate` applies
-//! pending migrations and exits, `confab db stop` stops an embedded cluster left running.
+//! The `confab` binary: `confab` (or `confab serve`) runs the server; the other subcommands
+//! (`migrate`, `session create`, `db stop`, `healthcheck`) are small administrative tasks. The
+//! command line is declared with clap below; `confab help <command>` describes each.
 
-use std::process::ExitCode;
+use std::{net::IpAddr, path::Path, process::ExitCode};
 
+use clap::{Args, Parser, Subcommand};
 use confab::{
     config::{Config, ExposeSecret},
     embedded_db::{EmbeddedDbError, EmbeddedPostgres},
     startup::Application,
-    telemetry,
+    telemetry::{self, LogOutput},
 };
 use migration::MigratorTrait;
 
-const USAGE: &str = "usage: confab [serve | migrate | session create --username NAME [--email E] | db stop]\n\
-    \n  serve            run the server (the default)\
-    \n  migrate          apply pending database migrations and exit\
-    \n  session create   create the user if needed and print a session token (a Bearer token\
-    \n                   for bots, scripts and load tests)\
-    \n  db stop          stop the embedded PostgreSQL cluster under DATA_DIR, if it runs\
-    \n  healthcheck      exit 0 when the local server's /health answers 200 (for container checks)";
+/// A real-time direct-message chat backend: REST and Socket.IO on one port, PostgreSQL underneath.
+///
+/// Configuration comes from the environment and `.env` (see `.env.example`). Without DATABASE_URL,
+/// Confab runs an embedded PostgreSQL cluster under DATA_DIR.
+#[derive(Parser)]
+#[command(name = "confab", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (the default when no command is given).
+    Serve,
+    /// Apply pending database migrations and exit.
+    ///
+    /// With the embedded database, the cluster must exist already (the server creates it).
+    Migrate,
+    /// Sessions for bots, scripts and load tests.
+    #[command(subcommand)]
+    Session(SessionCommand),
+    /// The embedded PostgreSQL cluster under DATA_DIR.
+    #[command(subcommand)]
+    Db(DbCommand),
+    /// Exit 0 when the local server's /health answers 200 (for container health checks).
+    Healthcheck,
+}
+
+#[derive(Subcommand)]
+enum SessionCommand {
+    /// Create the user if needed and print a session token (a Bearer token) on stdout.
+    ///
+    /// Only the token goes to stdout, so `TOKEN=$(confab session create --username bot)` works;
+    /// logs go to stderr. Works while the server runs on the embedded database (it joins the
+    /// running cluster), but never creates a cluster of its own.
+    Create(SessionCreate),
+}
+
+#[derive(Args)]
+struct SessionCreate {
+    /// The user's name: letters, digits, `-`, `_`, `.`; at most 32 characters.
+    #[arg(long, value_name = "NAME", value_parser = parse_username)]
+    username: String,
+    /// The user's e-mail address, stored when the user is created.
+    #[arg(long, value_name = "E")]
+    email: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum DbCommand {
+    /// Stop the embedded PostgreSQL cluster under DATA_DIR, if it runs.
+    ///
+    /// Refuses while a Confab server uses the cluster (the server stops it itself on exit).
+    Stop {
+        /// Stop the cluster even though a server is using it.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+fn parse_username(raw: &str) -> Result<String, String> {
+    if !raw.is_empty() && confab::data::user::username_base(raw) == raw {
+        Ok(raw.to_owned())
+    } else {
+        Err("use 1 to 32 of: ASCII letters, digits, `-`, `_`, `.`".to_owned())
+    }
+}
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let command: Vec<&str> = args.iter().map(String::as_str).collect();
-    if matches!(command.as_slice(), ["-h" | "--help" | "help"]) {
-        println!("{USAGE}");
-        return ExitCode::SUCCESS;
-    }
+    // Usage errors exit with 2 and `--help`/`--version` with 0, before any configuration is read.
+    let command = Cli::parse().command.unwrap_or(Command::Serve);
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(e) => {
@@ -34,29 +93,24 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let _telemetry = match telemetry::init(&config.log) {
+    // The server's logs are its output; other commands keep stdout for their result.
+    let output = match command {
+        Command::Serve => LogOutput::Stdout,
+        _ => LogOutput::Stderr,
+    };
+    let _telemetry = match telemetry::init(&config.log, output) {
         Ok(guard) => guard,
         Err(e) => {
             eprintln!("{e}");
             return ExitCode::FAILURE;
         }
     };
-    let result = match command.as_slice() {
-        [] | ["serve"] => serve(config).await,
-        ["migrate"] => migrate(config).await,
-        ["db", "stop"] => stop_embedded(&config),
-        ["healthcheck"] => healthcheck(&config).await,
-        ["session", "create", rest @ ..] => match SessionRequest::parse(rest) {
-            Some(request) => create_session(config, request).await,
-            None => {
-                eprintln!("{USAGE}");
-                return ExitCode::from(2);
-            }
-        },
-        _ => {
-            eprintln!("{USAGE}");
-            return ExitCode::from(2);
-        }
+    let result = match command {
+        Command::Serve => serve(config).await,
+        Command::Migrate => migrate(config).await,
+        Command::Session(SessionCommand::Create(request)) => create_session(config, request).await,
+        Command::Db(DbCommand::Stop { force }) => stop_embedded(&config, force),
+        Command::Healthcheck => healthcheck(&config).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -68,8 +122,9 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Whether a command owns the embedded cluster for its whole run (the server) or may share one a
-/// running server already owns (`migrate`, `session create`).
+/// Whether a command owns the embedded cluster for its whole run and creates it when missing (the
+/// server), or uses an existing one, shared with a running server if there is one (`migrate`,
+/// `session create`).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum ClusterUse {
     Exclusive,
@@ -88,8 +143,20 @@ where
         let url = url.expose_secret().to_owned();
         return f(config, url).await;
     }
-    tracing::info!(data_dir = %config.database.data_dir.display(), "DATABASE_URL is unset: using the embedded PostgreSQL");
     let data_dir = config.database.data_dir.clone();
+    if usage == ClusterUse::SharedWithServer
+        && EmbeddedPostgres::existing_cluster_dir(&data_dir).is_none()
+    {
+        // A typo in DATA_DIR must not quietly produce an empty second database.
+        anyhow::bail!(
+            "no embedded PostgreSQL cluster under DATA_DIR={} (looked in {}); this command uses an \
+             existing database and does not create one. Start the server once (`confab serve`) to \
+             create it, run this command with the server's DATA_DIR, or set DATABASE_URL",
+            absolute(&data_dir).display(),
+            absolute(&data_dir.join("postgres")).display(),
+        );
+    }
+    tracing::info!(data_dir = %data_dir.display(), "DATABASE_URL is unset: using the embedded PostgreSQL");
     let started =
         tokio::task::spawn_blocking(move || match EmbeddedPostgres::start_exclusive(&data_dir) {
             Err(EmbeddedDbError::Locked(_)) if usage == ClusterUse::SharedWithServer => {
@@ -108,15 +175,43 @@ where
     result
 }
 
+fn absolute(path: &Path) -> std::path::PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
 async fn serve(config: Config) -> anyhow::Result<()> {
+    check_port_is_free(config.http.host, config.http.port)?;
+    let providers = config.enabled_providers();
     with_database(config, ClusterUse::Exclusive, |config, url| async move {
         let public_url = config.http.public_url.clone();
         let app = Application::build(config, &url).await?;
-        tracing::info!(port = app.port(), docs = %public_url, "Confab is ready");
+        tracing::info!(port = app.port(), docs = %public_url, sign_in = ?providers, "Confab is ready");
+        if providers.is_empty() {
+            tracing::info!(
+                "no sign-in provider is configured (GITHUB_CLIENT_ID/GOOGLE_CLIENT_ID); \
+                 get a session token with `confab session create --username NAME`"
+            );
+        }
         app.run_until_stopped().await?;
         Ok(())
     })
     .await
+}
+
+/// Fails early, with a hint, when the listening port is taken: before the embedded database spends
+/// seconds starting. The probe is released at once and `Application::build` binds again (std sets
+/// SO_REUSEADDR); another program could take the port in between, which `build` then reports.
+fn check_port_is_free(host: IpAddr, port: u16) -> anyhow::Result<()> {
+    if port == 0 {
+        return Ok(());
+    }
+    match std::net::TcpListener::bind((host, port)) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => anyhow::bail!(
+            "port {port} is in use on {host}; set PORT=... to a free port (or stop the program using it)"
+        ),
+        Err(e) => anyhow::bail!("cannot listen on {host}:{port}: {e}; check HOST and PORT"),
+    }
 }
 
 async fn migrate(config: Config) -> anyhow::Result<()> {
@@ -133,33 +228,9 @@ async fn migrate(config: Config) -> anyhow::Result<()> {
     .await
 }
 
-/// The arguments of `confab session create`.
-struct SessionRequest {
-    username: String,
-    email: Option<String>,
-}
-
-impl SessionRequest {
-    fn parse(args: &[&str]) -> Option<Self> {
-        let mut username = None;
-        let mut email = None;
-        let mut args = args.iter();
-        while let Some(arg) = args.next() {
-            match *arg {
-                "--username" => username = args.next().map(|s| (*s).to_owned()),
-                "--email" => email = args.next().map(|s| (*s).to_owned()),
-                _ => return None,
-            }
-        }
-        let username =
-            username.filter(|u| !u.is_empty() && confab::data::user::username_base(u) == *u)?;
-        Some(Self { username, email })
-    }
-}
-
 /// Creates the user if needed and prints a session token, through the same session code a
 /// browser sign-in uses (the row in `sessions`, the JWT, the expiry).
-async fn create_session(config: Config, request: SessionRequest) -> anyhow::Result<()> {
+async fn create_session(config: Config, request: SessionCreate) -> anyhow::Result<()> {
     with_database(
         config,
         ClusterUse::SharedWithServer,
@@ -175,6 +246,7 @@ async fn create_session(config: Config, request: SessionRequest) -> anyhow::Resu
             let sessions = confab::session::Sessions::new(&config);
             let issued = sessions.issue(&db, user.id).await?;
             tracing::info!(user.id = %user.id, "session created");
+            // The only line on stdout.
             println!("{}", issued.token);
             Ok(())
         },
@@ -199,18 +271,15 @@ async fn healthcheck(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn stop_embedded(config: &Config) -> anyhow::Result<()> {
-    let stopped = EmbeddedPostgres::stop_if_running(&config.database.data_dir)?;
-    if stopped {
+fn stop_embedded(config: &Config, force: bool) -> anyhow::Result<()> {
+    let data_dir = &config.database.data_dir;
+    if EmbeddedPostgres::stop_if_running(data_dir, force)? {
         println!(
             "stopped the embedded PostgreSQL under {}",
-            config.database.data_dir.display()
+            data_dir.display()
         );
     } else {
-        println!(
-            "no embedded PostgreSQL runs under {}",
-            config.database.data_dir.display()
-        );
+        println!("no embedded PostgreSQL runs under {}", data_dir.display());
     }
     Ok(())
 }
