@@ -8,12 +8,14 @@
 //! - [`data`] is the only place that builds queries; it returns domain errors, never HTTP types.
 //! - [`wire`] is the contract as types: error codes, the shapes REST and Socket.IO share, every event.
 //! - [`error`] is the one error type and the contract's envelope; [`config`] the typed settings.
+//! - [`cli`] is the `confab` command line; [`embedded_db`] the zero-setup PostgreSQL it can start.
 //!
 //! One request's path: listener → `/socket.io` goes to [`socket::transport`], everything else
 //! through [`middleware::edge`] → router → a handler in [`routes`] → a [`data`] function → the
 //! response, or an error that the edge renders as `{statusCode, code, error, message}`.
 
 pub mod background;
+pub mod cli;
 pub mod config;
 pub mod data;
 pub mod embedded_db;

@@ -53,7 +53,7 @@ fn rate_key(state: &AppState, req: &Request) -> Option<RateKey> {
         .headers()
         .get("x-forwarded-for")
         .and_then(|v| v.to_str().ok());
-    client_ip(peer, forwarded, state.config.trust_proxy).map(RateKey::Ip)
+    client_ip(peer, forwarded, state.config.http.trust_proxy).map(RateKey::Ip)
 }
 
 /// A path or query parameter carrying U+0000, which PostgreSQL cannot store or compare in text:

@@ -15,7 +15,7 @@ use oauth2::{
 use serde::Deserialize;
 
 use crate::{
-    config::{Config, OAuthProviderConfig},
+    config::{Config, ExposeSecret, OAuthProviderConfig},
     data::user::{Provider, ProviderProfile},
 };
 
@@ -298,7 +298,7 @@ fn provider_client(
         .set_token_uri(TokenUrl::new(config.token_url.clone())?)
         .set_redirect_uri(RedirectUrl::new(config.redirect_url.clone())?);
     if let Some(secret) = &config.client_secret {
-        client = client.set_client_secret(ClientSecret::new(secret.expose().to_owned()));
+        client = client.set_client_secret(ClientSecret::new(secret.expose_secret().to_owned()));
     }
     Ok(Some(ProviderClient {
         provider,

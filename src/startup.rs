@@ -43,7 +43,7 @@ impl Application {
     /// Connects to the database, applies pending migrations, and binds the listener. The same path
     /// serves production and the tests (which pass port 0).
     pub async fn build(config: Config, database_url: &str) -> anyhow::Result<Self> {
-        let db = crate::data::connect(database_url, config.database_pool_size).await?;
+        let db = crate::data::connect(database_url, config.database.pool_size).await?;
         migration::Migrator::up(&db, None).await?;
 
         let mut tasks = BackgroundTasks::new();
@@ -52,16 +52,16 @@ impl Application {
         let state = AppState {
             realtime: crate::socket::events::Realtime::new(io.clone()),
             presence: Arc::new(crate::socket::presence::Presence::new(
-                config.presence_grace,
+                config.presence.grace,
             )),
             rate_limits: Arc::new(crate::rate_limit::RateLimits::new(
                 crate::rate_limit::Limit {
-                    per_minute: config.rate_limit_user.0,
-                    burst: config.rate_limit_user.1,
+                    per_minute: config.rate_limits.user.per_minute,
+                    burst: config.rate_limits.user.burst,
                 },
                 crate::rate_limit::Limit {
-                    per_minute: config.rate_limit_ip.0,
-                    burst: config.rate_limit_ip.1,
+                    per_minute: config.rate_limits.ip.per_minute,
+                    burst: config.rate_limits.ip.burst,
                 },
             )),
             sessions: Arc::new(crate::session::Sessions::new(&config)),
@@ -98,12 +98,12 @@ impl Application {
             .nest("/", http);
         // CORS, the CSRF refusal and the security headers cover everything, Socket.IO included.
         let origins = crate::http_policy::OriginPolicy::new(
-            state.config.cors_origins.clone(),
-            &state.config.public_url,
+            state.config.http.cors_origins.clone(),
+            &state.config.http.public_url,
         );
         let app = crate::http_policy::wrap(app, Arc::new(origins));
 
-        let address = format!("{}:{}", state.config.host, state.config.port);
+        let address = format!("{}:{}", state.config.http.host, state.config.http.port);
         let acceptor = TcpListener::bind(address.clone())
             .into_acceptor()
             .await

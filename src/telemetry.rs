@@ -1,4 +1,5 @@
 //! Logging: tracing to stdout (pretty or JSON) and, when `LOG_DIR` is set, to daily-rotated files.
+//! Commands whose stdout is their result (`confab session create` prints a token) log to stderr.
 
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::{EnvFilter, Layer, layer::SubscriberExt, util::SubscriberInitExt};
@@ -10,9 +11,18 @@ pub struct TelemetryGuard {
     _guards: Vec<WorkerGuard>,
 }
 
+/// Where log lines go besides `LOG_DIR`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogOutput {
+    /// The server: logs are its output.
+    Stdout,
+    /// Commands that print a result on stdout.
+    Stderr,
+}
+
 /// Installs the global subscriber. sqlx's per-statement INFO lines are turned down unless the filter
 /// names sqlx itself.
-pub fn init(config: &LogConfig) -> Result<TelemetryGuard, String> {
+pub fn init(config: &LogConfig, output: LogOutput) -> Result<TelemetryGuard, String> {
     let mut directive = config.filter.clone();
     if !directive.contains("sqlx") {
         directive.push_str(",sqlx=warn");
@@ -22,7 +32,11 @@ pub fn init(config: &LogConfig) -> Result<TelemetryGuard, String> {
     };
 
     let mut guards = Vec::new();
-    let (stdout, guard) = tracing_appender::non_blocking(std::io::stdout());
+    let writer: Box<dyn std::io::Write + Send> = match output {
+        LogOutput::Stdout => Box::new(std::io::stdout()),
+        LogOutput::Stderr => Box::new(std::io::stderr()),
+    };
+    let (stdout, guard) = tracing_appender::non_blocking(writer);
     guards.push(guard);
     let stdout_layer = match config.format {
         LogFormat::Pretty => tracing_subscriber::fmt::layer()

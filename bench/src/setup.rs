@@ -6,7 +6,7 @@
 
 use anyhow::Context;
 use confab::{
-    config::Config,
+    config::{Config, ExposeSecret},
     embedded_db::EmbeddedPostgres,
     session::token::{Claims, TokenKeys},
 };
@@ -30,10 +30,10 @@ impl Setup {
     /// Reads the server's configuration and connects to its database.
     pub async fn new() -> anyhow::Result<Self> {
         let config = Config::from_env().context("configuration")?;
-        let url = match &config.database_url {
-            Some(url) => url.expose().to_owned(),
+        let url = match &config.database.url {
+            Some(url) => url.expose_secret().to_owned(),
             None => {
-                let dir = config.data_dir.clone();
+                let dir = config.database.data_dir.clone();
                 tokio::task::spawn_blocking(move || EmbeddedPostgres::start_shared(&dir))
                     .await??
                     .database_url()
@@ -42,7 +42,7 @@ impl Setup {
         let db = confab::data::connect(&url, 8).await?;
         Ok(Self {
             db,
-            keys: TokenKeys::new(config.jwt_secret.expose().as_bytes()),
+            keys: TokenKeys::new(config.session.jwt_secret.expose_secret().as_bytes()),
             run: Uuid::now_v7().simple().to_string()[20..].to_owned(),
         })
     }

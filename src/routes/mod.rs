@@ -66,5 +66,5 @@ pub fn openapi(state: &AppState) -> OpenApiService<Apis, ()> {
          (`/socket.io/`, same port).",
     )
     .license("MIT")
-    .server(state.config.public_url.clone())
+    .server(state.config.http.public_url.clone())
 }

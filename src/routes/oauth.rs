@@ -164,7 +164,7 @@ async fn callback(
         return Err(ApiError::ProviderDisabled(provider.as_str()).into());
     }
     let name = state_cookie_name(provider);
-    let frontend = &state.config.frontend_url;
+    let frontend = &state.config.http.frontend_url;
     if let Some(error) = returned.error {
         jar.add(state.sessions.cookies.state_cookie_removal(&name));
         return Ok(RedirectResponse::Found(format!(
@@ -207,13 +207,13 @@ fn verified_login_state(
         CookieRead::Missing | CookieRead::Invalid => None,
     }
     .ok_or(ApiError::InvalidState)?;
+    // Constant-time comparison: the state is a secret shared with the browser. (A length
+    // mismatch returns early; the length is not secret.)
     let matches = returned_state.is_some_and(|s| {
-        // Constant-time comparison: the state is a secret shared with the browser.
-        s.len() == login.csrf.len()
-            && s.bytes()
-                .zip(login.csrf.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
+        bool::from(subtle::ConstantTimeEq::ct_eq(
+            s.as_bytes(),
+            login.csrf.as_bytes(),
+        ))
     });
     if matches {
         Ok(login)

@@ -24,7 +24,10 @@ use self::{
     cookie::{CookieRead, CookieSigner, SESSION_COOKIE},
     token::{Claims, TokenError, TokenKeys},
 };
-use crate::{config::Config, data};
+use crate::{
+    config::{Config, ExposeSecret},
+    data,
+};
 
 /// Who is calling: the result of authentication.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,14 +102,14 @@ impl Sessions {
     /// Keys and settings from the configuration.
     pub fn new(config: &Config) -> Self {
         Self {
-            keys: TokenKeys::new(config.jwt_secret.expose().as_bytes()),
+            keys: TokenKeys::new(config.session.jwt_secret.expose_secret().as_bytes()),
             cookies: CookieSigner::new(
-                config.cookie_secret.expose().as_bytes(),
-                config.cookie_secure,
-                config.session_ttl,
+                config.session.cookie_secret.expose_secret().as_bytes(),
+                config.session.cookie_secure,
+                config.session.ttl,
             ),
-            cache: SessionCache::new(config.session_cache_ttl),
-            ttl: config.session_ttl,
+            cache: SessionCache::new(config.session.cache_ttl),
+            ttl: config.session.ttl,
         }
     }
 

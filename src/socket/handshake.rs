@@ -60,7 +60,7 @@ pub async fn authenticate(
     if let Some(origin) = parts.headers.get(http::header::ORIGIN) {
         let allowed = origin
             .to_str()
-            .is_ok_and(|o| state.config.cors_origins.iter().any(|a| a == o));
+            .is_ok_and(|o| state.config.http.cors_origins.iter().any(|a| a == o));
         if !allowed {
             return Err(HandshakeError::OriginNotAllowed);
         }

@@ -136,3 +136,72 @@ async fn a_data_dir_under_a_private_directory_still_works() {
     std::fs::remove_dir_all(&private).ok();
     std::fs::remove_dir_all(&cluster).ok();
 }
+
+#[tokio::test]
+async fn a_start_right_after_the_server_and_its_postmaster_were_killed_succeeds() {
+    let dir = fresh_dir();
+    let d = dir.clone();
+    let pg = tokio::task::spawn_blocking(move || EmbeddedPostgres::start_shared(&d))
+        .await
+        .unwrap()
+        .unwrap();
+    std::mem::forget(pg);
+    // kill -9 of the postmaster too: for a moment it is a zombie that `pg_ctl status` calls
+    // running, while nothing accepts connections.
+    let pid_file = std::fs::read_to_string(dir.join("postgres/pgdata/postmaster.pid")).unwrap();
+    let pid: i32 = pid_file.lines().next().unwrap().trim().parse().unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let pg = start(&dir).await;
+    assert_eq!(query_one(&pg.database_url(), "SELECT 'up'").await, "up");
+    stop(pg).await;
+    assert!(!postgres_runs_in(&dir));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test]
+async fn a_new_cluster_folds_case_in_every_script() {
+    let dir = fresh_dir();
+    let pg = start(&dir).await;
+    assert_eq!(
+        query_one(&pg.database_url(), "SELECT lower('ПРИВЕТ ÉCOLE')").await,
+        "привет école"
+    );
+    stop(pg).await;
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test]
+async fn the_test_cluster_folds_case_in_every_script() {
+    let database = crate::helpers::db::TestDatabase::create().await;
+    assert_eq!(
+        query_one(&database.url, "SELECT lower('ПРИВЕТ ÉCOLE')").await,
+        "привет école"
+    );
+}
+
+#[tokio::test]
+async fn db_stop_refuses_a_cluster_a_server_uses_unless_forced() {
+    let dir = fresh_dir();
+    assert!(EmbeddedPostgres::existing_cluster_dir(&dir).is_none());
+    let pg = start(&dir).await;
+    assert!(EmbeddedPostgres::existing_cluster_dir(&dir).is_some());
+    let err = EmbeddedPostgres::stop_if_running(&dir, false).unwrap_err();
+    assert!(err.to_string().contains("--force"), "{err}");
+    assert!(
+        postgres_runs_in(&dir),
+        "a refused stop leaves the cluster running"
+    );
+    let d = dir.clone();
+    let stopped = tokio::task::spawn_blocking(move || EmbeddedPostgres::stop_if_running(&d, true))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stopped);
+    assert!(!postgres_runs_in(&dir));
+    drop(pg);
+    std::fs::remove_dir_all(&dir).ok();
+}

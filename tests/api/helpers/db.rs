@@ -2,7 +2,8 @@
 //!
 //! The server is `TEST_DATABASE_URL` (any database on a server where this role may create
 //! databases) or, when unset, the embedded cluster in the system temp directory, started by the
-//! same launcher as the server and left running for the next test process. The template is
+//! same launcher as the server (so created with the same `initdb` options, UTF-8 locale included)
+//! and left running for the next test process. The template is
 //! migrated once per build of the test binary (an advisory lock keeps concurrent test processes
 //! from racing); each test copies it with `CREATE DATABASE … TEMPLATE`, and drops its copy when done.
 //! Copies left behind by killed test processes are swept.
@@ -20,7 +21,10 @@ fn admin_url() -> &'static str {
         if let Ok(url) = std::env::var("TEST_DATABASE_URL") {
             return with_database(&url, "postgres");
         }
-        let dir = std::env::temp_dir().join(format!("confab-test-pg-{}", nix::unistd::geteuid()));
+        // The name carries the initdb options' generation: an existing cluster keeps the locale
+        // it was created with, so a change of options needs a new directory (v2: UTF-8 locale).
+        let dir =
+            std::env::temp_dir().join(format!("confab-test-pg-v2-{}", nix::unistd::geteuid()));
         let cluster = EmbeddedPostgres::start_shared(&dir).unwrap_or_else(|e| {
             panic!(
                 "cannot start the embedded PostgreSQL for the tests: {e}\n\
