@@ -64,6 +64,24 @@ impl BackgroundTasks {
     }
 }
 
+/// Prunes durable events older than `retention` every hour (contract §6.1: at least hourly), for
+/// the life of the server.
+pub async fn prune_events_hourly(db: sea_orm::DatabaseConnection, retention: Duration) {
+    let mut ticker = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        ticker.tick().await;
+        let Ok(age) = chrono::Duration::from_std(retention) else {
+            return;
+        };
+        let cutoff = chrono::Utc::now() - age;
+        match crate::data::event::prune(&db, cutoff).await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(events = pruned, "pruned events past the retention"),
+            Err(e) => tracing::warn!(error = %e, "event pruning failed; retried next hour"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

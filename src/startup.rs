@@ -50,7 +50,7 @@ impl Application {
         let metrics = Arc::new(Metrics::new());
         let (socket_service, io) = socket::build();
         let state = AppState {
-            realtime: crate::socket::events::Realtime::new(io.clone()),
+            realtime: crate::socket::events::Realtime::new(io.clone(), db.clone()),
             presence: Arc::new(crate::socket::presence::Presence::new(
                 config.presence.grace,
             )),
@@ -74,6 +74,13 @@ impl Application {
 
         socket::register(&io, state.clone());
         tasks.spawn_until_shutdown("session sweeper", socket::sweep_sessions(state.clone()));
+        tasks.spawn_until_shutdown(
+            "event pruning",
+            crate::background::prune_events_hourly(
+                state.db.clone(),
+                state.config.sync_retention,
+            ),
+        );
         tasks.spawn_until_shutdown(
             "rate-limit eviction",
             crate::rate_limit::evict_idle_keys(state.rate_limits.clone()),

@@ -40,6 +40,7 @@ pub const VARIABLES: &[&str] = &[
     "SESSION_TTL",
     "SESSION_CACHE_TTL",
     "PRESENCE_GRACE",
+    "SYNC_RETENTION",
     "GITHUB_CLIENT_ID",
     "GITHUB_CLIENT_SECRET",
     "GITHUB_REDIRECT_URL",
@@ -108,6 +109,8 @@ pub struct Config {
     pub session: SessionConfig,
     /// Online/offline reporting.
     pub presence: PresenceConfig,
+    /// How long durable events stay replayable (`SYNC_RETENTION`, contract §6.1).
+    pub sync_retention: Duration,
     /// GitHub OAuth.
     pub github: OAuthProviderConfig,
     /// Google OAuth.
@@ -169,6 +172,13 @@ impl Config {
                 "like 3s",
             )?,
         };
+        let sync_retention = duration_or(
+            "SYNC_RETENTION",
+            var(env, "SYNC_RETENTION"),
+            Duration::from_secs(30 * 24 * 3600),
+            false,
+            "like 30d",
+        )?;
         let rate_limits = RateLimits::from_source(env)?;
         let log = LogConfig::from_source(env)?;
         let github = OAuthProviderConfig::from_source(env, &oauth::GITHUB, &http.public_url)?;
@@ -177,6 +187,7 @@ impl Config {
         // configuration that fails anyway.
         let session = SessionConfig::from_source(env, app_env, &database.data_dir)?;
         Ok(Self {
+            sync_retention,
             app_env,
             http,
             database,

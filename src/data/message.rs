@@ -179,8 +179,9 @@ pub async fn list_messages<C: ConnectionTrait>(
         .await?)
 }
 
-/// Sends a message: the insert and the conversation's `updated_at` bump happen in one statement
-/// (so in one transaction), and only if the sender is a participant.
+/// Stores one message outside the group commit: the insert and the conversation's `updated_at`
+/// bump in one statement, only if the sender is a participant. It stores no durable event: the
+/// server sends through `message_writer`; this serves tools and the index-use test.
 pub async fn create_message<C: ConnectionTrait>(
     db: &C,
     conversation_id: Uuid,

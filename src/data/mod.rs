@@ -4,6 +4,8 @@
 //! ownership) inside their queries, and return domain errors, never HTTP types.
 
 pub mod conversation;
+pub mod durable;
+pub mod event;
 pub mod message;
 pub mod message_writer;
 pub mod search;
@@ -41,6 +43,12 @@ pub enum DataError {
     /// A `before`/`after` message id that is not in the conversation.
     #[error("the cursor message is not in this conversation")]
     UnknownCursor,
+    /// A `since` that is not a cursor of the caller's stream.
+    #[error("not a cursor of this user's event stream")]
+    InvalidCursor,
+    /// A `since` whose next event was pruned.
+    #[error("the cursor is older than the event retention")]
+    CursorExpired,
     /// The database failed.
     #[error(transparent)]
     Db(#[from] DbErr),

@@ -127,6 +127,12 @@ pub enum ApiError {
     /// Message search in a conversation the caller is not part of (or that does not exist).
     #[error("You don't have access to this conversation")]
     AccessDenied,
+    /// A `since` that is not a cursor of the caller's event stream.
+    #[error("Not a cursor of your event stream")]
+    InvalidCursor,
+    /// A `since` older than the event retention.
+    #[error("The cursor is older than the event retention; reload over REST")]
+    CursorExpired,
     /// A conversation with oneself.
     #[error("Cannot create conversation with yourself")]
     SelfConversation,
@@ -177,6 +183,8 @@ impl ApiError {
             Self::InvalidQuery(_) => ErrorCode::InvalidQuery,
             Self::AccessDenied => ErrorCode::AccessDenied,
             Self::SelfConversation => ErrorCode::InvalidRequest,
+            Self::InvalidCursor => ErrorCode::InvalidCursor,
+            Self::CursorExpired => ErrorCode::CursorExpired,
             Self::ConversationExists(_) => ErrorCode::ConversationExists,
             Self::ConversationNotFound => ErrorCode::ConversationNotFound,
             Self::Forbidden => ErrorCode::Forbidden,
@@ -270,6 +278,8 @@ impl From<crate::data::DataError> for ApiError {
                 field: "before/after".into(),
                 reason: "no such message in this conversation".into(),
             },
+            DataError::InvalidCursor => Self::InvalidCursor,
+            DataError::CursorExpired => Self::CursorExpired,
             DataError::Db(e) => e.into(),
         }
     }

@@ -9,7 +9,7 @@ use crate::{
     error::Failure,
     session::auth::Auth,
     state::AppState,
-    wire::{Ack, Conversation, ErrorCode, ServerEvent, event::ConversationDeleted},
+    wire::{Ack, Conversation, ErrorCode},
 };
 
 /// The conversation area of the API.
@@ -88,11 +88,10 @@ impl ConversationApi {
         user_id: Path<Uuid>,
     ) -> Result<CreateConversationResponse, Failure<CreateErrors>> {
         let me = auth.0.user_id;
-        let created =
-            data::conversation::create_conversation(&self.state.db, me, user_id.0).await?;
+        let (created, events) =
+            data::durable::create_conversation(&self.state.db, me, user_id.0).await?;
+        self.state.realtime.deliver(&events).await;
         let conversation = Conversation::from(created);
-        let event = ServerEvent::ConversationCreated(conversation.clone());
-        self.state.realtime.emit(&[user_id.0], event).await;
         Ok(CreateConversationResponse::Created(Json(conversation)))
     }
 
@@ -152,17 +151,8 @@ impl ConversationApi {
         id: Path<Uuid>,
     ) -> Result<DeleteConversationResponse, Failure<ConversationErrors>> {
         let me = auth.0.user_id;
-        let deleted = data::conversation::delete_conversation(&self.state.db, id.0, me).await?;
-        let other = data::conversation::other_participant(&deleted, me);
-        self.state
-            .realtime
-            .emit(
-                &[other],
-                ServerEvent::ConversationDeleted(ConversationDeleted {
-                    conversation_id: deleted.id,
-                }),
-            )
-            .await;
+        let (_, events) = data::durable::delete_conversation(&self.state.db, id.0, me).await?;
+        self.state.realtime.deliver(&events).await;
         Ok(DeleteConversationResponse::Ok(Json(Ack::new(
             "Conversation deleted successfully",
         ))))

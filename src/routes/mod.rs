@@ -9,6 +9,7 @@ pub mod oauth;
 pub mod page;
 pub mod search;
 pub mod session;
+pub mod sync;
 pub mod user;
 
 use poem_openapi::OpenApiService;
@@ -30,6 +31,8 @@ pub enum Tag {
     Messages,
     /// Finding people and messages.
     Search,
+    /// Catching up on realtime events by cursor.
+    Sync,
     /// Liveness and readiness.
     Infrastructure,
 }
@@ -42,6 +45,7 @@ pub type Apis = (
     conversation::ConversationApi,
     message::MessageApi,
     search::SearchApi,
+    sync::SyncApi,
     infra::InfraApi,
 );
 
@@ -55,6 +59,7 @@ pub fn openapi(state: &AppState) -> OpenApiService<Apis, ()> {
             conversation::ConversationApi::new(state.clone()),
             message::MessageApi::new(state.clone()),
             search::SearchApi::new(state.clone()),
+            sync::SyncApi::new(state.clone()),
             infra::InfraApi::new(state.clone()),
         ),
         "Confab API",

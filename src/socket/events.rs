@@ -10,7 +10,10 @@ use std::sync::{
 use socketioxide::SocketIo;
 use uuid::Uuid;
 
-use crate::wire::ServerEvent;
+use sea_orm::DatabaseConnection;
+
+use super::stream::SocketStream;
+use crate::{data::event::StoredEvent, wire::ServerEvent};
 
 /// The room of a user's sockets (all their tabs and devices).
 pub fn user_room(user: Uuid) -> String {
@@ -30,15 +33,33 @@ pub fn session_room(session: Uuid) -> String {
 #[derive(Clone)]
 pub struct Realtime {
     io: SocketIo,
+    db: DatabaseConnection,
     closing: Arc<AtomicBool>,
 }
 
 impl Realtime {
-    /// Wraps the Socket.IO server.
-    pub fn new(io: SocketIo) -> Self {
+    /// Wraps the Socket.IO server; `db` fills gaps in sockets' event streams.
+    pub fn new(io: SocketIo, db: DatabaseConnection) -> Self {
         Self {
             io,
+            db,
             closing: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Delivers durable events, already committed, to every socket of their recipients on this
+    /// instance, each socket in its own cursor order (see `socket::stream`).
+    pub async fn deliver(&self, events: &[StoredEvent]) {
+        let Some(root) = self.root() else {
+            tracing::debug!("server closing; live events dropped (clients replay them)");
+            return;
+        };
+        for event in events {
+            for socket in root.clone().to(user_room(event.user_id)).sockets() {
+                if let Some(stream) = socket.extensions.get::<SocketStream>() {
+                    stream.deliver(&socket, &self.db, event).await;
+                }
+            }
         }
     }
 
@@ -92,7 +113,8 @@ impl Realtime {
         }
     }
 
-    /// Sends `event` to every socket of each user in `users`.
+    /// Sends an ephemeral `event` (typing, presence) to every socket of each user in `users`.
+    /// Durable events go through [`Realtime::deliver`].
     pub async fn emit(&self, users: &[Uuid], event: ServerEvent) {
         if users.is_empty() {
             return;

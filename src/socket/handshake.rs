@@ -54,7 +54,7 @@ impl HandshakeError {
 pub async fn authenticate(
     state: &AppState,
     socket: &SocketRef,
-    auth: Option<serde_json::Value>,
+    auth: Option<&serde_json::Value>,
 ) -> Result<SocketSession, HandshakeError> {
     let parts = socket.req_parts();
     if let Some(origin) = parts.headers.get(http::header::ORIGIN) {
@@ -65,7 +65,7 @@ pub async fn authenticate(
             return Err(HandshakeError::OriginNotAllowed);
         }
     }
-    let token = handshake_token(state, parts, auth.as_ref()).map_err(HandshakeError::Auth)?;
+    let token = handshake_token(state, parts, auth).map_err(HandshakeError::Auth)?;
     let user = state
         .sessions
         .authenticate(&state.db, &token)

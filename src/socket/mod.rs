@@ -9,6 +9,7 @@ pub mod client_events;
 pub mod events;
 pub mod handshake;
 pub mod presence;
+pub mod stream;
 pub mod transport;
 
 use std::time::Duration;
@@ -57,22 +58,49 @@ pub fn register(io: &SocketIo, state: AppState) {
         move |socket: SocketRef, auth: socketioxide::extract::TryData<serde_json::Value>| {
             let state = middleware_state.clone();
             async move {
-                let session = handshake::authenticate(&state, &socket, auth.0.ok()).await?;
+                let auth = auth.0.ok();
+                let session = handshake::authenticate(&state, &socket, auth.as_ref()).await?;
+                let since = auth
+                    .as_ref()
+                    .and_then(|a| a.get("since"))
+                    .and_then(|s| s.as_str())
+                    .map(str::to_owned);
+                socket.extensions.insert(ReplayFrom(since));
                 set_up(&socket, &state, session).await;
                 Ok::<(), handshake::HandshakeError>(())
             }
         };
-    let handler = |socket: SocketRef| async move {
-        tracing::debug!(socket.id = %socket.id, "socket ready");
+    // The event stream starts after the connect acknowledgement, so replayed events reach a
+    // connected client; live events wait for it (the socket joins its user's room under the
+    // stream's lock).
+    let handler_state = state.clone();
+    let handler = move |socket: SocketRef| {
+        let state = handler_state.clone();
+        async move {
+            let (Some(session), Some(stream)) = (
+                socket.extensions.get::<SocketSession>(),
+                socket.extensions.get::<stream::SocketStream>(),
+            ) else {
+                return;
+            };
+            let since = socket.extensions.remove::<ReplayFrom>().and_then(|r| r.0);
+            stream
+                .start(&socket, &state.db, session.user_id, since.as_deref())
+                .await;
+            tracing::debug!(socket.id = %socket.id, "socket ready");
+        }
     };
     io.ns("/", handler.with(middleware));
 }
 
+/// The handshake's `auth.since`, kept from the connect middleware to the connect handler.
+#[derive(Clone)]
+struct ReplayFrom(Option<String>);
+
 async fn set_up(socket: &SocketRef, state: &AppState, session: SocketSession) {
-    socket.join([
-        events::user_room(session.user_id),
-        events::session_room(session.session_id),
-    ]);
+    // The user's room is joined when the event stream starts (in the connect handler).
+    socket.join(events::session_room(session.session_id));
+    socket.extensions.insert(stream::SocketStream::default());
     let user_id = session.user_id;
     socket.extensions.insert(session);
     client_events::attach(socket, state);

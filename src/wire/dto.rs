@@ -220,3 +220,27 @@ mod tests {
         );
     }
 }
+
+/// One durable event in a `/sync` answer (contract §6.1).
+#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+pub struct SyncEvent {
+    /// The event's cursor.
+    pub cursor: String,
+    /// The event name, e.g. `new_message`.
+    pub event: String,
+    /// Its arguments as sent over Socket.IO, without the trailing cursor object.
+    pub args: Vec<Value>,
+}
+
+/// `GET /sync`'s answer: `{events, cursor, hasMore}`.
+#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+#[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+pub struct SyncPage {
+    /// Events after `since`, oldest first.
+    pub events: Vec<SyncEvent>,
+    /// The last returned event's cursor (`since` when none; the newest cursor without `since`).
+    pub cursor: String,
+    /// Whether more events wait after `cursor`.
+    pub has_more: bool,
+}

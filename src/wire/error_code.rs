@@ -77,6 +77,10 @@ error_codes! {
         "message content is empty after trimming, over 2000 characters, or contains U+0000";
     InvalidQuery = "INVALID_QUERY", 400, Http, "the search query is blank or contains U+0000";
     InvalidRequest = "INVALID_REQUEST", 400, Http, "the other user is the caller";
+    InvalidCursor = "INVALID_CURSOR", 400, Http,
+        "`since` is not a cursor of the caller's event stream";
+    CursorExpired = "CURSOR_EXPIRED", 410, Both,
+        "`since` is older than the event retention (`SYNC_RETENTION`), or (on a socket) not the caller's; reload over REST";
     ConversationExists = "CONVERSATION_EXISTS", 400, Http,
         "the pair already has a conversation; `details.conversationId` names it";
     NoAuthCode = "NO_AUTH_CODE", 400, Http, "the provider's callback came without a code";

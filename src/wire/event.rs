@@ -132,6 +132,30 @@ impl ServerEvent {
         }
     }
 
+    /// Whether the event is durable (contract §6.1): stored per recipient with a cursor, replayed
+    /// and synced. `user_status_changed`, `user_typing` and `error` are ephemeral.
+    pub const fn is_durable(&self) -> bool {
+        match self {
+            Self::NewMessage(_)
+            | Self::MessageEdited(_)
+            | Self::MessageDeleted(_)
+            | Self::MessageRead(_)
+            | Self::ConversationCreated(_)
+            | Self::ConversationDeleted(_) => true,
+            Self::UserStatusChanged { .. } | Self::UserTyping { .. } | Self::Error(_) => false,
+        }
+    }
+
+    /// The message a durable event is about, if any (a replay blanks it when deleted since).
+    pub fn message_id(&self) -> Option<Uuid> {
+        match self {
+            Self::NewMessage(message) => Some(message.id),
+            Self::MessageEdited(edited) => Some(edited.message_id),
+            Self::MessageDeleted(deleted) => Some(deleted.message_id),
+            _ => None,
+        }
+    }
+
     /// The positional arguments, serialized as a tuple (socketioxide sends each element as one
     /// argument).
     pub fn args(&self) -> EventArgs<'_> {
@@ -142,6 +166,13 @@ impl ServerEvent {
     pub fn error(code: ErrorCode, message: &'static str) -> Self {
         Self::Error(ErrorEvent { message, code })
     }
+}
+
+/// The trailing argument of a live durable event: `{cursor}` (contract §6.1).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CursorArg {
+    /// The event's cursor.
+    pub cursor: String,
 }
 
 /// The arguments of a [`ServerEvent`], serialized as a tuple.

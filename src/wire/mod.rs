@@ -5,10 +5,12 @@
 //! event is a compile error wherever it must be handled. This module uses nothing else of Confab's:
 //! rows become wire shapes in `data::to_wire`.
 
+pub mod cursor;
 pub mod dto;
 pub mod error_code;
 pub mod event;
 
+pub use cursor::Cursor;
 pub use dto::{Ack, Conversation, Message, MessageStatus, Timestamp, User};
 pub use error_code::ErrorCode;
 pub use event::{ClientEvent, PresenceStatus, ServerEvent};

@@ -21,8 +21,7 @@ use crate::{
     session::auth::Auth,
     state::AppState,
     wire::{
-        Ack, ErrorCode, Message, ServerEvent, Timestamp,
-        event::{MessageDeleted, MessageEdited, MessageRead},
+        Ack, ErrorCode, Message, Timestamp,
     },
 };
 
@@ -166,9 +165,8 @@ impl MessageApi {
             .messages
             .send(id.0, auth.0.user_id, content.into_string())
             .await?;
-        let message = Message::from(&sent);
-        let event = ServerEvent::NewMessage(message.clone());
-        self.state.realtime.emit(&sent.participants(), event).await;
+        self.state.realtime.deliver(&sent.events).await;
+        let message = Message::from(&sent.message);
         Ok(SendMessageResponse::Created(Json(message)))
     }
 
@@ -185,7 +183,7 @@ impl MessageApi {
         body: Json<MessageContentRequest>,
     ) -> Result<EditMessageResponse, Failure<EditErrors>> {
         let content = MessageContent::parse(&body.0.content)?;
-        let outcome = data::message::update_message_content(
+        let (outcome, events) = data::durable::update_message_content(
             &self.state.db,
             id.0,
             auth.0.user_id,
@@ -193,20 +191,12 @@ impl MessageApi {
         )
         .await
         .map_err(not_found_as_message)?;
-        let (text, m, changed) = match outcome {
-            EditOutcome::Edited(m) => ("Message edited successfully", m, true),
-            EditOutcome::Unchanged(m) => ("Message content is unchanged", m, false),
+        let (text, m) = match outcome {
+            EditOutcome::Edited(m) => ("Message edited successfully", m),
+            EditOutcome::Unchanged(m) => ("Message content is unchanged", m),
         };
         let edited_at = m.edited_at.map(Timestamp::from);
-        if let (true, Some(edited_at)) = (changed, edited_at) {
-            let event = ServerEvent::MessageEdited(MessageEdited {
-                message_id: m.id,
-                content: m.content.clone(),
-                edited_at,
-                conversation_id: m.conversation_id,
-            });
-            self.state.realtime.emit(&m.participants(), event).await;
-        }
+        self.state.realtime.deliver(&events).await;
         Ok(EditMessageResponse::Ok(Json(EditMessageResult {
             success: true,
             message: text.into(),
@@ -233,19 +223,14 @@ impl MessageApi {
         /// The message.
         id: Path<Uuid>,
     ) -> Result<AckResponse, Failure<MessageErrors>> {
-        let outcome = data::message::delete_message(&self.state.db, id.0, auth.0.user_id)
-            .await
-            .map_err(not_found_as_message)?;
+        let (outcome, events) =
+            data::durable::delete_message(&self.state.db, id.0, auth.0.user_id)
+                .await
+                .map_err(not_found_as_message)?;
+        self.state.realtime.deliver(&events).await;
         let text = match outcome {
             DeleteOutcome::AlreadyDeleted => "Message is already deleted",
-            DeleteOutcome::Deleted(m) => {
-                let event = ServerEvent::MessageDeleted(MessageDeleted {
-                    message_id: m.id,
-                    conversation_id: m.conversation_id,
-                });
-                self.state.realtime.emit(&m.participants(), event).await;
-                "Message deleted successfully"
-            }
+            DeleteOutcome::Deleted(_) => "Message deleted successfully",
         };
         Ok(AckResponse::Ok(Json(Ack::new(text))))
     }
@@ -253,7 +238,7 @@ impl MessageApi {
     /// Mark a message read
     ///
     /// Only the recipient. Marks this message and every earlier unread one from the other
-    /// participant; the sender gets `message_read` with all their ids.
+    /// participant; both participants get `message_read` with all their ids.
     #[oai(
         path = "/messages/:id/read",
         method = "put",
@@ -266,25 +251,13 @@ impl MessageApi {
         id: Path<Uuid>,
     ) -> Result<AckResponse, Failure<MessageErrors>> {
         let me = auth.0.user_id;
-        let outcome = data::message::mark_message_read(&self.state.db, id.0, me)
+        let (outcome, events) = data::durable::mark_message_read(&self.state.db, id.0, me)
             .await
             .map_err(not_found_as_message)?;
+        self.state.realtime.deliver(&events).await;
         let text = match outcome {
             ReadOutcome::AlreadyRead => "Message is already marked as read",
-            ReadOutcome::Marked {
-                message,
-                message_ids,
-                read_at,
-            } => {
-                let event = ServerEvent::MessageRead(MessageRead {
-                    conversation_id: message.conversation_id,
-                    reader_id: me,
-                    message_ids,
-                    read_at: read_at.into(),
-                });
-                self.state.realtime.emit(&[message.sender_id], event).await;
-                "Message marked as read successfully"
-            }
+            ReadOutcome::Marked { .. } => "Message marked as read successfully",
         };
         Ok(AckResponse::Ok(Json(Ack::new(text))))
     }

@@ -1,0 +1,289 @@
+//! The durable event stream (contract §6.1): storing events per recipient inside the transaction
+//! that causes them, and reading one user's events in order for replay and `/sync`.
+//!
+//! Design:
+//! - **Cursors** come from a per-user sequence (`user_event_seqs.last_seq`), not a global one. The
+//!   writer bumps the user's row with `INSERT … ON CONFLICT DO UPDATE`, which holds that row's lock
+//!   until commit: two transactions writing events for the same user get consecutive numbers in
+//!   commit order, and a rollback returns its numbers. So a user's sequence has no gaps, and once
+//!   number n is visible, every smaller number is too. (A global sequence would hand out numbers at
+//!   insert time, out of commit order, and a reader could skip an event that commits late.)
+//! - **Stitching replay and live events**: each socket keeps the next sequence number it expects
+//!   (`socket::stream`). A live event below it is a duplicate and is dropped; one above it means the
+//!   events in between committed but were not seen here yet (another request's emit is late, or
+//!   another instance emitted them), and they are read from this table first. Replay on connect
+//!   is the same gap filled from `since`. None missing, none twice, in order.
+//! - **Cost on the write path**: per event one `events` row (primary key entry plus its JSON) and,
+//!   per recipient and transaction, one update of that user's sequence row; sends carry both in the
+//!   group-commit statement (`message_writer`), so no extra round trip. Other writes append with
+//!   one statement in their transaction ([`append`]).
+//! - **Retention**: [`prune`] deletes events older than `SYNC_RETENTION` in small batches, so it
+//!   never holds locks or WAL for long; a cursor whose next event was pruned is expired.
+
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, FromQueryResult, Statement};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::DataError;
+use crate::wire::{Cursor, ServerEvent, dto::SyncEvent};
+
+/// A durable event as stored for one recipient.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    /// The recipient.
+    pub user_id: Uuid,
+    /// Its number in the recipient's stream.
+    pub seq: u64,
+    /// The event name.
+    pub name: String,
+    /// The arguments as sent over Socket.IO (without the trailing cursor).
+    pub args: Vec<Value>,
+}
+
+impl StoredEvent {
+    /// The recipient's cursor at this event.
+    pub fn cursor(&self) -> Cursor {
+        Cursor::new(self.user_id, self.seq)
+    }
+
+    /// The `/sync` shape.
+    pub fn into_sync(self) -> SyncEvent {
+        SyncEvent {
+            cursor: self.cursor().to_wire(),
+            event: self.name,
+            args: self.args,
+        }
+    }
+}
+
+/// An event's stored columns: name, arguments as JSON text, and the message it is about.
+pub fn columns(event: &ServerEvent) -> Result<(&'static str, String, Option<Uuid>), DbErr> {
+    let args = serde_json::to_string(&event.args()).map_err(|e| DbErr::Custom(e.to_string()))?;
+    Ok((event.name(), args, event.message_id()))
+}
+
+/// Numbers `input` (rows of `user_id, name, args, message_id, ord`) per user and inserts them; the
+/// statement returns `user_id, seq, ord`. Shared by [`append`] and the group-commit statement.
+pub const NUMBER_AND_INSERT_SQL: &str = r#"
+counts AS (
+    SELECT user_id, count(*) AS n FROM event_input GROUP BY user_id ORDER BY user_id
+), seqs AS (
+    INSERT INTO user_event_seqs AS s (user_id, last_seq)
+    SELECT user_id, n FROM counts
+    ON CONFLICT (user_id) DO UPDATE SET last_seq = s.last_seq + EXCLUDED.last_seq
+    RETURNING user_id, last_seq
+), numbered AS (
+    SELECT i.*, s.last_seq - c.n + row_number() OVER (PARTITION BY i.user_id ORDER BY i.ord) AS seq
+    FROM event_input i JOIN counts c USING (user_id) JOIN seqs s USING (user_id)
+), stored AS (
+    INSERT INTO events (user_id, seq, name, args, message_id)
+    SELECT user_id, seq, name, args::jsonb, message_id FROM numbered
+    RETURNING user_id, seq, message_id
+)"#;
+
+/// Stores `events` (recipient, event) in the caller's transaction; returns them numbered, in the
+/// order given.
+pub async fn append<C: ConnectionTrait>(
+    db: &C,
+    events: &[(Uuid, ServerEvent)],
+) -> Result<Vec<StoredEvent>, DataError> {
+    if events.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut users = Vec::with_capacity(events.len());
+    let mut names = Vec::with_capacity(events.len());
+    let mut args = Vec::with_capacity(events.len());
+    // Text, '' for none: sea-orm binds no arrays of optional uuids.
+    let mut message_ids: Vec<String> = Vec::with_capacity(events.len());
+    for (user, event) in events {
+        let (name, json, message_id) = columns(event)?;
+        users.push(*user);
+        names.push(name.to_owned());
+        args.push(json);
+        message_ids.push(message_id.map(|id| id.to_string()).unwrap_or_default());
+    }
+    let sql = format!(
+        "WITH event_input AS (
+             SELECT user_id, name, args, NULLIF(message_id, '')::uuid AS message_id, ord
+             FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[])
+                 WITH ORDINALITY AS t(user_id, name, args, message_id, ord)
+         ), {NUMBER_AND_INSERT_SQL}
+         SELECT n.user_id, n.seq, n.ord FROM numbered n ORDER BY n.ord"
+    );
+    #[derive(FromQueryResult)]
+    struct Numbered {
+        seq: i64,
+        ord: i64,
+    }
+    let numbered = Numbered::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        sql,
+        [
+            users.into(),
+            names.into(),
+            args.into(),
+            message_ids.into(),
+        ],
+    ))
+    .all(db)
+    .await?;
+    let mut stored = Vec::with_capacity(events.len());
+    for row in numbered {
+        let index = usize::try_from(row.ord - 1).unwrap_or(usize::MAX);
+        let Some((user, event)) = events.get(index) else {
+            continue;
+        };
+        stored.push(StoredEvent {
+            user_id: *user,
+            seq: u64::try_from(row.seq).unwrap_or_default(),
+            name: event.name().to_owned(),
+            args: serde_json::to_value(event.args())
+                .ok()
+                .and_then(|v| v.as_array().cloned())
+                .unwrap_or_default(),
+        });
+    }
+    Ok(stored)
+}
+
+/// `user`'s newest sequence number (0 before their first event).
+pub async fn latest_seq<C: ConnectionTrait>(db: &C, user: Uuid) -> Result<u64, DataError> {
+    #[derive(FromQueryResult)]
+    struct Latest {
+        last_seq: i64,
+    }
+    let latest = Latest::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT last_seq FROM user_event_seqs WHERE user_id = $1",
+        [user.into()],
+    ))
+    .one(db)
+    .await?;
+    Ok(latest.map_or(0, |l| u64::try_from(l.last_seq).unwrap_or_default()))
+}
+
+/// Checks that `since` can be continued from: not past `user`'s newest event (`InvalidCursor`),
+/// and its next event not pruned (`CursorExpired`). Returns the newest sequence number.
+pub async fn check_since<C: ConnectionTrait>(
+    db: &C,
+    user: Uuid,
+    since: Cursor,
+) -> Result<u64, DataError> {
+    let latest = latest_seq(db, user).await?;
+    if since.seq > latest {
+        return Err(DataError::InvalidCursor);
+    }
+    if since.seq < latest {
+        let next = list_after(db, user, since.seq, 1).await?;
+        if next.first().map(|e| e.seq) != Some(since.seq + 1) {
+            return Err(DataError::CursorExpired);
+        }
+    }
+    Ok(latest)
+}
+
+/// Up to `limit` of `user`'s events after sequence number `after`, oldest first. Messages deleted
+/// since (or gone with their conversation) have their content blanked (contract §6.1).
+pub async fn list_after<C: ConnectionTrait>(
+    db: &C,
+    user: Uuid,
+    after: u64,
+    limit: u64,
+) -> Result<Vec<StoredEvent>, DataError> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        seq: i64,
+        name: String,
+        args: Value,
+        message_gone: bool,
+    }
+    let rows = Row::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        r#"SELECT e.seq, e.name, e.args,
+                  (e.message_id IS NOT NULL AND (m.id IS NULL OR m.status = $4)) AS message_gone
+           FROM events e LEFT JOIN messages m ON m.id = e.message_id
+           WHERE e.user_id = $1 AND e.seq > $2
+           ORDER BY e.seq
+           LIMIT $3"#,
+        [
+            user.into(),
+            i64::try_from(after).unwrap_or(i64::MAX).into(),
+            i64::try_from(limit).unwrap_or(i64::MAX).into(),
+            entity::message::Status::Deleted.into(),
+        ],
+    ))
+    .all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let mut args = match row.args {
+                Value::Array(args) => args,
+                other => vec![other],
+            };
+            if row.message_gone
+                && let Some(Value::Object(payload)) = args.first_mut()
+                && payload.contains_key("content")
+            {
+                payload.insert("content".into(), Value::String(String::new()));
+            }
+            StoredEvent {
+                user_id: user,
+                seq: u64::try_from(row.seq).unwrap_or_default(),
+                name: row.name,
+                args,
+            }
+        })
+        .collect())
+}
+
+/// Rows deleted per statement while pruning: small enough that no statement holds locks or writes
+/// WAL for long next to the send path.
+const PRUNE_BATCH: i64 = 5_000;
+
+/// Deletes events created before `before`, in batches; returns how many.
+pub async fn prune<C: ConnectionTrait>(
+    db: &C,
+    before: chrono::DateTime<chrono::Utc>,
+) -> Result<u64, DataError> {
+    let mut total = 0;
+    loop {
+        let deleted = db
+            .execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "DELETE FROM events WHERE ctid IN (
+                     SELECT ctid FROM events WHERE created_at < $1 LIMIT $2
+                 )",
+                [before.into(), PRUNE_BATCH.into()],
+            ))
+            .await?
+            .rows_affected();
+        total += deleted;
+        if deleted < PRUNE_BATCH as u64 {
+            return Ok(total);
+        }
+        // Let the send path in between batches.
+        tokio::task::yield_now().await;
+    }
+}
+
+/// A `/sync` page: up to `limit` of `user`'s events after `since` (or, without `since`, none and
+/// the newest cursor, a fresh client's starting point). Returns the events, the cursor to continue
+/// from, and whether more wait.
+pub async fn sync_page<C: ConnectionTrait>(
+    db: &C,
+    user: Uuid,
+    since: Option<Cursor>,
+    limit: u64,
+) -> Result<(Vec<StoredEvent>, Cursor, bool), DataError> {
+    let Some(since) = since else {
+        let latest = latest_seq(db, user).await?;
+        return Ok((vec![], Cursor::new(user, latest), false));
+    };
+    check_since(db, user, since).await?;
+    let mut events = list_after(db, user, since.seq, limit.saturating_add(1)).await?;
+    let has_more = events.len() as u64 > limit;
+    events.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    let cursor = events.last().map_or(since, StoredEvent::cursor);
+    Ok((events, cursor, has_more))
+}

@@ -1,0 +1,150 @@
+//! Delivery of durable events to one socket, exactly once and in cursor order (contract §6.1).
+//!
+//! Each socket keeps the next sequence number it expects in its user's event stream. A live event
+//! below it is a duplicate (already replayed) and is dropped; one above it means the events in
+//! between are committed but were not emitted here yet (a concurrent request's emit is late, or the
+//! event was emitted on another instance), so they are read from the event store first. Replay on
+//! connect (`auth.since`) is the same gap, filled before the socket joins its user's room is
+//! released: live events wait on the socket's lock meanwhile. Sequence numbers are gapless and
+//! assigned in commit order (`data::event`), so a read of the store always finds what is missing.
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+use serde::{Serialize, Serializer, ser::SerializeTuple};
+use serde_json::Value;
+use socketioxide::extract::SocketRef;
+use tokio::sync::Mutex;
+use uuid::Uuid;
+
+use crate::{
+    data::{DataError, event, event::StoredEvent},
+    wire::{Cursor, ErrorCode, ServerEvent, event::CursorArg},
+};
+
+/// Events read from the store per query during a replay.
+const REPLAY_BATCH: u64 = 500;
+
+/// A socket's position in its user's event stream; stored in the socket's extensions.
+#[derive(Clone, Default)]
+pub struct SocketStream {
+    /// The next sequence number this socket should receive; `None` until the stream has started
+    /// (or when the store could not be read at connect: then live events are taken as they come).
+    next: Arc<Mutex<Option<u64>>>,
+}
+
+/// A live or replayed event's arguments followed by `{cursor}`, sent as positional arguments.
+struct WithCursor<'a> {
+    args: &'a [Value],
+    cursor: CursorArg,
+}
+
+impl Serialize for WithCursor<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut tuple = serializer.serialize_tuple(self.args.len() + 1)?;
+        for arg in self.args {
+            tuple.serialize_element(arg)?;
+        }
+        tuple.serialize_element(&self.cursor)?;
+        tuple.end()
+    }
+}
+
+fn emit(socket: &SocketRef, event: &StoredEvent) {
+    let args = WithCursor {
+        args: &event.args,
+        cursor: CursorArg {
+            cursor: event.cursor().to_wire(),
+        },
+    };
+    if let Err(e) = socket.emit(event.name.as_str(), &args) {
+        tracing::debug!(socket.id = %socket.id, error = %e, "could not emit a durable event");
+    }
+}
+
+impl SocketStream {
+    /// Starts the stream of a socket that has just connected: joins its user's room and replays
+    /// every event after `since` (when given and valid), all before any live event gets through.
+    /// An invalid or expired `since` is told with `error CURSOR_EXPIRED`; live events follow.
+    pub async fn start(&self, socket: &SocketRef, db: &DatabaseConnection, user: Uuid, since: Option<&str>) {
+        let mut next = self.next.lock().await;
+        socket.join(super::events::user_room(user));
+        let latest = match event::latest_seq(db, user).await {
+            Ok(latest) => latest,
+            Err(e) => {
+                tracing::warn!(user.id = %user, error = %e, "event stream unavailable at connect; live events only");
+                return;
+            }
+        };
+        *next = Some(latest + 1);
+        let Some(since) = since else { return };
+        let valid = match Cursor::parse_for(user, since) {
+            Some(cursor) => event::check_since(db, user, cursor).await.map(|_| cursor),
+            None => Err(DataError::InvalidCursor),
+        };
+        let Ok(cursor) = valid else {
+            let event = ServerEvent::error(
+                ErrorCode::CursorExpired,
+                "The cursor is not one of yours or older than the retention; reload over REST",
+            );
+            let _ = socket.emit(event.name(), &event.args());
+            return;
+        };
+        *next = Some(cursor.seq + 1);
+        if let Err(e) = fill(socket, db, user, &mut next, u64::MAX).await {
+            tracing::warn!(user.id = %user, error = %e, "replay interrupted");
+        }
+    }
+
+    /// Delivers one durable event of this socket's user, in order and once (see the module docs).
+    pub async fn deliver(&self, socket: &SocketRef, db: &DatabaseConnection, event: &StoredEvent) {
+        let mut next = self.next.lock().await;
+        let expected = match *next {
+            None => event.seq,
+            Some(expected) => expected,
+        };
+        if event.seq < expected {
+            return;
+        }
+        if event.seq > expected {
+            if let Err(e) = fill(socket, db, event.user_id, &mut next, event.seq - 1).await {
+                // Left for a later event's fill: the store still has it.
+                tracing::warn!(user.id = %event.user_id, error = %e, "could not fill an event gap");
+                return;
+            }
+            if *next != Some(event.seq) {
+                return;
+            }
+        }
+        emit(socket, event);
+        *next = Some(event.seq + 1);
+    }
+}
+
+/// Emits the stored events from `*next` up to `until` (inclusive), advancing `*next`.
+async fn fill(
+    socket: &SocketRef,
+    db: &DatabaseConnection,
+    user: Uuid,
+    next: &mut Option<u64>,
+    until: u64,
+) -> Result<(), DataError> {
+    loop {
+        let from = next.unwrap_or(1);
+        if from > until {
+            return Ok(());
+        }
+        let batch = REPLAY_BATCH.min(until - from + 1);
+        let events = event::list_after(db, user, from - 1, batch).await?;
+        let done = (events.len() as u64) < batch;
+        for event in &events {
+            if Some(event.seq) == *next {
+                emit(socket, event);
+                *next = Some(event.seq + 1);
+            }
+        }
+        if done {
+            return Ok(());
+        }
+    }
+}
