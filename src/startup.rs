@@ -76,10 +76,7 @@ impl Application {
         tasks.spawn_until_shutdown("session sweeper", socket::sweep_sessions(state.clone()));
         tasks.spawn_until_shutdown(
             "event pruning",
-            crate::background::prune_events_hourly(
-                state.db.clone(),
-                state.config.sync_retention,
-            ),
+            crate::background::prune_events_hourly(state.db.clone(), state.config.sync_retention),
         );
         tasks.spawn_until_shutdown(
             "rate-limit eviction",

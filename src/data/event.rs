@@ -118,12 +118,7 @@ pub async fn append<C: ConnectionTrait>(
     let numbered = Numbered::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
         sql,
-        [
-            users.into(),
-            names.into(),
-            args.into(),
-            message_ids.into(),
-        ],
+        [users.into(), names.into(), args.into(), message_ids.into()],
     ))
     .all(db)
     .await?;

@@ -191,7 +191,8 @@ struct BatchRow {
 
 impl BatchRow {
     fn into_sent(self) -> SentMessage {
-        let args: Vec<serde_json::Value> = serde_json::from_str(&self.event_args).unwrap_or_default();
+        let args: Vec<serde_json::Value> =
+            serde_json::from_str(&self.event_args).unwrap_or_default();
         let event = |user_id, seq: i64| StoredEvent {
             user_id,
             seq: u64::try_from(seq).unwrap_or_default(),
@@ -199,7 +200,10 @@ impl BatchRow {
             args: args.clone(),
         };
         SentMessage {
-            events: vec![event(self.p1_id, self.p1_seq), event(self.p2_id, self.p2_seq)],
+            events: vec![
+                event(self.p1_id, self.p1_seq),
+                event(self.p2_id, self.p2_seq),
+            ],
             message: MessageInConversation {
                 id: self.id,
                 conversation_id: self.conversation_id,

@@ -66,7 +66,13 @@ impl SocketStream {
     /// Starts the stream of a socket that has just connected: joins its user's room and replays
     /// every event after `since` (when given and valid), all before any live event gets through.
     /// An invalid or expired `since` is told with `error CURSOR_EXPIRED`; live events follow.
-    pub async fn start(&self, socket: &SocketRef, db: &DatabaseConnection, user: Uuid, since: Option<&str>) {
+    pub async fn start(
+        &self,
+        socket: &SocketRef,
+        db: &DatabaseConnection,
+        user: Uuid,
+        since: Option<&str>,
+    ) {
         let mut next = self.next.lock().await;
         socket.join(super::events::user_room(user));
         let latest = match event::latest_seq(db, user).await {

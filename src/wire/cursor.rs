@@ -33,7 +33,8 @@ impl Cursor {
     /// Parses `text` as one of `user`'s cursors; `None` when it is malformed or another user's.
     pub fn parse_for(user: Uuid, text: &str) -> Option<Self> {
         let (seq, hex) = text.split_once('-')?;
-        let digits_only = |s: &str, radix: u32| !s.is_empty() && s.chars().all(|c| c.is_digit(radix));
+        let digits_only =
+            |s: &str, radix: u32| !s.is_empty() && s.chars().all(|c| c.is_digit(radix));
         let lower_hex = hex.chars().all(|c| !c.is_ascii_uppercase());
         if !digits_only(seq, 10) || hex.len() != 8 || !digits_only(hex, 16) || !lower_hex {
             return None;
@@ -60,9 +61,20 @@ mod tests {
     fn another_users_or_a_malformed_cursor_is_refused() {
         let (alice, bob) = (Uuid::now_v7(), Uuid::now_v7());
         let cursor = Cursor::new(alice, 42).to_wire();
-        assert_eq!(Cursor::parse_for(alice, &cursor), Some(Cursor::new(alice, 42)));
+        assert_eq!(
+            Cursor::parse_for(alice, &cursor),
+            Some(Cursor::new(alice, 42))
+        );
         assert_eq!(Cursor::parse_for(bob, &cursor), None);
-        for bad in ["", "42", "-", "x-00000000", "+1-00000000", "1-0000000", "1-0000000G"] {
+        for bad in [
+            "",
+            "42",
+            "-",
+            "x-00000000",
+            "+1-00000000",
+            "1-0000000",
+            "1-0000000G",
+        ] {
             assert_eq!(Cursor::parse_for(alice, bad), None, "{bad}");
         }
     }

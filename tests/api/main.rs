@@ -22,3 +22,4 @@ mod openapi;
 mod realtime;
 mod search;
 mod socket;
+mod stream;

@@ -20,9 +20,7 @@ use crate::{
     error::{ApiError, Failure},
     session::auth::Auth,
     state::AppState,
-    wire::{
-        Ack, ErrorCode, Message, Timestamp,
-    },
+    wire::{Ack, ErrorCode, Message, Timestamp},
 };
 
 /// What an edit returns.
@@ -223,10 +221,9 @@ impl MessageApi {
         /// The message.
         id: Path<Uuid>,
     ) -> Result<AckResponse, Failure<MessageErrors>> {
-        let (outcome, events) =
-            data::durable::delete_message(&self.state.db, id.0, auth.0.user_id)
-                .await
-                .map_err(not_found_as_message)?;
+        let (outcome, events) = data::durable::delete_message(&self.state.db, id.0, auth.0.user_id)
+            .await
+            .map_err(not_found_as_message)?;
         self.state.realtime.deliver(&events).await;
         let text = match outcome {
             DeleteOutcome::AlreadyDeleted => "Message is already deleted",

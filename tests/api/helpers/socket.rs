@@ -200,6 +200,11 @@ impl RawSocket {
         self.send(&format!("42{}", Value::Array(items))).await;
     }
 
+    /// Closes the WebSocket at once (as a dropped connection would end the session).
+    pub async fn close_now(mut self) {
+        let _ = self.ws.close(None).await;
+    }
+
     /// Sends a raw Socket.IO packet (`42[…]` for an event).
     pub async fn send(&mut self, packet: &str) {
         self.ws
