@@ -21,6 +21,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// Last edit, if any.
     pub edited_at: Option<DateTimeUtc>,
+    /// The sender's idempotency key, if the send carried one (unique per sender).
+    pub client_message_id: Option<String>,
 }
 
 /// `messages.status`: text checked by the table (`CHECK (status IN (...))`), so the values below

@@ -12,6 +12,7 @@ mod m20261121_000002_create_sessions;
 mod m20261121_000003_create_conversations;
 mod m20261121_000004_create_messages;
 mod m20261129_000010_create_events;
+mod m20261129_000011_add_message_client_ids;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000003_create_conversations::Migration),
             Box::new(m20261121_000004_create_messages::Migration),
             Box::new(m20261129_000010_create_events::Migration),
+            Box::new(m20261129_000011_add_message_client_ids::Migration),
         ]
     }
 }

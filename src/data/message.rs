@@ -11,6 +11,41 @@ use uuid::Uuid;
 
 use super::{DataError, Page, conversation::get_conversation_for};
 
+/// The message `sender` sent with idempotency key `client_message_id`, if any, and whether
+/// `content` is what that send carried (contract §6.2).
+pub async fn find_message_by_client_id<C: ConnectionTrait>(
+    db: &C,
+    sender: Uuid,
+    client_message_id: &str,
+    content: &str,
+) -> Result<Option<(MessageInConversation, bool)>, DataError> {
+    #[derive(FromQueryResult)]
+    struct SameContent {
+        same_content: bool,
+    }
+    let sql = r#"SELECT m.*, c.p1_id, c.p2_id, (m.sent_content_md5 = md5($3)) AS same_content
+           FROM messages m JOIN conversations c ON c.id = m.conversation_id
+           WHERE m.sender_id = $1 AND m.client_message_id = $2"#;
+    let statement = || {
+        Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            [sender.into(), client_message_id.into(), content.into()],
+        )
+    };
+    let Some(found) = MessageInConversation::find_by_statement(statement())
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let same = SameContent::find_by_statement(statement())
+        .one(db)
+        .await?
+        .is_some_and(|s| s.same_content);
+    Ok(Some((found, same)))
+}
+
 /// Where a history page starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cursor {
@@ -41,6 +76,8 @@ pub struct MessageInConversation {
     pub created_at: DateTime<Utc>,
     /// Last edit.
     pub edited_at: Option<DateTime<Utc>>,
+    /// The sender's idempotency key, if any.
+    pub client_message_id: Option<String>,
     /// First participant.
     pub p1_id: Uuid,
     /// Second participant.
@@ -58,6 +95,7 @@ impl MessageInConversation {
             status: self.status,
             created_at: self.created_at,
             edited_at: self.edited_at,
+            client_message_id: self.client_message_id.clone(),
         }
     }
 

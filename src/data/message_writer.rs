@@ -16,17 +16,14 @@
 
 use std::collections::HashMap;
 
-use sea_orm::{DatabaseConnection, DbBackend, DbErr, FromQueryResult, Statement};
+use sea_orm::{DatabaseConnection, DbErr};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::{
-    DataError,
-    conversation::get_conversation_for,
-    event::{NUMBER_AND_INSERT_SQL, StoredEvent},
-    message::MessageInConversation,
+    DataError, conversation::get_conversation_for, event::StoredEvent,
+    message::MessageInConversation, message_batch::write_batch,
 };
-use crate::wire::{Message, MessageStatus, ServerEvent};
 
 /// Most messages written in one statement.
 const MAX_BATCH: usize = 512;
@@ -34,11 +31,14 @@ const MAX_BATCH: usize = 512;
 /// Sends waiting for the writer; beyond this, senders wait for room (back-pressure).
 const QUEUE_DEPTH: usize = 8192;
 
-struct SendRequest {
-    conversation_id: Uuid,
-    sender: Uuid,
-    content: String,
-    reply: oneshot::Sender<Result<SentMessage, DataError>>,
+/// One send waiting for the writer.
+pub(super) struct SendRequest {
+    pub(super) conversation_id: Uuid,
+    pub(super) sender: Uuid,
+    pub(super) content: String,
+    /// The idempotency key (contract §6.2), already validated.
+    pub(super) client_message_id: Option<String>,
+    reply: oneshot::Sender<Result<SendOutcome, DataError>>,
 }
 
 /// A stored message and its `new_message` events (one per participant), to emit after commit.
@@ -48,6 +48,16 @@ pub struct SentMessage {
     pub message: MessageInConversation,
     /// The durable events, numbered in each participant's stream.
     pub events: Vec<StoredEvent>,
+}
+
+/// What a send did.
+#[derive(Debug, Clone)]
+pub enum SendOutcome {
+    /// Stored now (`201`); its events are to be delivered.
+    Created(SentMessage),
+    /// A retry of an earlier send with the same idempotency key (`200`): nothing stored, nothing
+    /// to emit; the stored message as it is now.
+    Existing(MessageInConversation),
 }
 
 /// The handle handlers send messages through.
@@ -66,18 +76,22 @@ impl MessageWriter {
     }
 
     /// Stores a message (the sender must be a participant) and bumps its conversation, durably;
-    /// returns it with the conversation's participants.
+    /// returns it with the conversation's participants. With a `client_message_id` the sender
+    /// used before, nothing is stored and the earlier message is returned, or
+    /// `IdempotencyConflict` when the key came with another conversation or content.
     pub async fn send(
         &self,
         conversation_id: Uuid,
         sender: Uuid,
         content: String,
-    ) -> Result<SentMessage, DataError> {
+        client_message_id: Option<String>,
+    ) -> Result<SendOutcome, DataError> {
         let (reply, answer) = oneshot::channel();
         let request = SendRequest {
             conversation_id,
             sender,
             content,
+            client_message_id,
             reply,
         };
         let stopped = || DataError::Db(DbErr::Custom("the message writer has stopped".into()));
@@ -151,8 +165,9 @@ fn shared_db_error(err: &DbErr) -> DbErr {
     }
 }
 
-/// Answers each request with its row; a request without one was refused by the membership rule,
-/// and learns why (missing conversation or not a participant).
+/// Answers each request with its row. A request without one was either a repeat of an earlier
+/// send with its idempotency key (answered with that message, or a conflict), or refused by the
+/// membership rule (and learns why: missing conversation or not a participant).
 async fn answer(
     db: &DatabaseConnection,
     batch: impl Iterator<Item = (SendRequest, Uuid)>,
@@ -162,140 +177,33 @@ async fn answer(
         written.into_iter().map(|m| (m.message.id, m)).collect();
     for (request, id) in batch {
         let result = match written.remove(&id) {
-            Some(message) => Ok(message),
-            None => Err(
-                get_conversation_for(db, request.conversation_id, request.sender)
-                    .await
-                    .err()
-                    .unwrap_or(DataError::NotParticipant),
-            ),
+            Some(message) => Ok(SendOutcome::Created(message)),
+            None => not_written(db, &request).await,
         };
         let _ = request.reply.send(result);
     }
 }
 
-/// A row of [`BATCH_SQL`]: a stored message, its participants and their events' numbers.
-#[derive(FromQueryResult)]
-struct BatchRow {
-    id: Uuid,
-    conversation_id: Uuid,
-    sender_id: Uuid,
-    content: String,
-    created_at: chrono::DateTime<chrono::Utc>,
-    p1_id: Uuid,
-    p2_id: Uuid,
-    p1_seq: i64,
-    p2_seq: i64,
-    event_args: String,
-}
-
-impl BatchRow {
-    fn into_sent(self) -> SentMessage {
-        let args: Vec<serde_json::Value> =
-            serde_json::from_str(&self.event_args).unwrap_or_default();
-        let event = |user_id, seq: i64| StoredEvent {
-            user_id,
-            seq: u64::try_from(seq).unwrap_or_default(),
-            name: NEW_MESSAGE.to_owned(),
-            args: args.clone(),
-        };
-        SentMessage {
-            events: vec![
-                event(self.p1_id, self.p1_seq),
-                event(self.p2_id, self.p2_seq),
-            ],
-            message: MessageInConversation {
-                id: self.id,
-                conversation_id: self.conversation_id,
-                sender_id: self.sender_id,
-                content: self.content,
-                status: entity::message::Status::Sent,
-                created_at: self.created_at,
-                edited_at: None,
-                p1_id: self.p1_id,
-                p2_id: self.p2_id,
-            },
+async fn not_written(
+    db: &DatabaseConnection,
+    request: &SendRequest,
+) -> Result<SendOutcome, DataError> {
+    if let Some(key) = &request.client_message_id {
+        let earlier =
+            super::message::find_message_by_client_id(db, request.sender, key, &request.content)
+                .await?;
+        if let Some((message, same_content)) = earlier {
+            return if same_content && message.conversation_id == request.conversation_id {
+                Ok(SendOutcome::Existing(message))
+            } else {
+                Err(DataError::IdempotencyConflict)
+            };
         }
     }
-}
-
-/// The wire name of the events the batch stores.
-const NEW_MESSAGE: &str = "new_message";
-
-async fn write_batch(
-    db: &DatabaseConnection,
-    batch: &[SendRequest],
-    ids: &[Uuid],
-) -> Result<Vec<SentMessage>, DbErr> {
-    let now = super::now();
-    let conversations: Vec<Uuid> = batch.iter().map(|r| r.conversation_id).collect();
-    let senders: Vec<Uuid> = batch.iter().map(|r| r.sender).collect();
-    let contents: Vec<String> = batch.iter().map(|r| r.content.clone()).collect();
-    // Each message's `new_message` arguments, built from the wire type before the statement (the
-    // id and time are chosen here), so the event rows ride in the same statement.
-    let mut event_args = Vec::with_capacity(batch.len());
-    for (request, id) in batch.iter().zip(ids) {
-        let event = ServerEvent::NewMessage(Message {
-            id: *id,
-            content: request.content.clone(),
-            sender: request.sender,
-            conversation: request.conversation_id,
-            status: MessageStatus::Sent,
-            created_at: now.into(),
-            edited_at: None,
-        });
-        debug_assert_eq!(event.name(), NEW_MESSAGE);
-        event_args.push(super::event::columns(&event)?.1);
-    }
-    let rows = BatchRow::find_by_statement(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        BATCH_SQL.as_str(),
-        [
-            ids.to_vec().into(),
-            conversations.into(),
-            senders.into(),
-            contents.into(),
-            now.into(),
-            entity::message::Status::Sent.into(),
-            event_args.into(),
-            NEW_MESSAGE.into(),
-        ],
-    ))
-    .all(db)
-    .await?;
-    Ok(rows.into_iter().map(BatchRow::into_sent).collect())
-}
-
-/// One statement, so one transaction: keep the messages whose sender takes part in their
-/// conversation, bump those conversations, insert the messages, and store each message's
-/// `new_message` event for both participants (numbered by [`NUMBER_AND_INSERT_SQL`]; within the
-/// batch, in arrival order).
-static BATCH_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    format!(
-        r#"
-WITH input AS (
-    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $7::text[])
-        WITH ORDINALITY AS t(id, conversation_id, sender_id, content, event_args, ord)
-), allowed AS (
-    SELECT i.id, i.conversation_id, i.sender_id, i.content, i.event_args, i.ord, c.p1_id, c.p2_id
-    FROM input i JOIN conversations c ON c.id = i.conversation_id
-    WHERE c.p1_id = i.sender_id OR c.p2_id = i.sender_id
-), touched AS (
-    UPDATE conversations SET updated_at = greatest(updated_at, $5)
-    WHERE id IN (SELECT conversation_id FROM allowed)
-), inserted AS (
-    INSERT INTO messages (id, conversation_id, sender_id, content, status, created_at)
-    SELECT id, conversation_id, sender_id, content, $6, $5 FROM allowed
-), event_input AS (
-    SELECT u.user_id, $8::text AS name, a.event_args AS args, a.id AS message_id,
-           a.ord * 2 + u.k AS ord
-    FROM allowed a CROSS JOIN LATERAL (VALUES (a.p1_id, 0), (a.p2_id, 1)) AS u(user_id, k)
-), {NUMBER_AND_INSERT_SQL}
-SELECT a.id, a.conversation_id, a.sender_id, a.content, $5::timestamptz AS created_at,
-       a.p1_id, a.p2_id, n1.seq AS p1_seq, n2.seq AS p2_seq, a.event_args
-FROM allowed a
-JOIN numbered n1 ON n1.message_id = a.id AND n1.user_id = a.p1_id
-JOIN numbered n2 ON n2.message_id = a.id AND n2.user_id = a.p2_id
-"#
+    Err(
+        get_conversation_for(db, request.conversation_id, request.sender)
+            .await
+            .err()
+            .unwrap_or(DataError::NotParticipant),
     )
-});
+}

@@ -7,6 +7,7 @@ pub mod conversation;
 pub mod durable;
 pub mod event;
 pub mod message;
+pub mod message_batch;
 pub mod message_writer;
 pub mod search;
 pub mod session;
@@ -43,6 +44,9 @@ pub enum DataError {
     /// A `before`/`after` message id that is not in the conversation.
     #[error("the cursor message is not in this conversation")]
     UnknownCursor,
+    /// An idempotency key reused with another conversation or other content.
+    #[error("the idempotency key was used for another message")]
+    IdempotencyConflict,
     /// A `since` that is not a cursor of the caller's stream.
     #[error("not a cursor of this user's event stream")]
     InvalidCursor,

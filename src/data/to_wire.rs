@@ -34,6 +34,7 @@ impl From<message::Model> for Message {
             status,
             created_at: model.created_at.into(),
             edited_at: model.edited_at.map(Into::into),
+            client_message_id: model.client_message_id,
         }
     }
 }

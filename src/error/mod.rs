@@ -127,6 +127,9 @@ pub enum ApiError {
     /// Message search in a conversation the caller is not part of (or that does not exist).
     #[error("You don't have access to this conversation")]
     AccessDenied,
+    /// An idempotency key reused with another conversation or other content.
+    #[error("This clientMessageId was already used for another message")]
+    IdempotencyConflict,
     /// A `since` that is not a cursor of the caller's event stream.
     #[error("Not a cursor of your event stream")]
     InvalidCursor,
@@ -184,6 +187,7 @@ impl ApiError {
             Self::AccessDenied => ErrorCode::AccessDenied,
             Self::SelfConversation => ErrorCode::InvalidRequest,
             Self::InvalidCursor => ErrorCode::InvalidCursor,
+            Self::IdempotencyConflict => ErrorCode::IdempotencyConflict,
             Self::CursorExpired => ErrorCode::CursorExpired,
             Self::ConversationExists(_) => ErrorCode::ConversationExists,
             Self::ConversationNotFound => ErrorCode::ConversationNotFound,
@@ -279,6 +283,7 @@ impl From<crate::data::DataError> for ApiError {
                 reason: "no such message in this conversation".into(),
             },
             DataError::InvalidCursor => Self::InvalidCursor,
+            DataError::IdempotencyConflict => Self::IdempotencyConflict,
             DataError::CursorExpired => Self::CursorExpired,
             DataError::Db(e) => e.into(),
         }

@@ -187,6 +187,10 @@ pub struct Message {
     /// Last edit, or `null`.
     #[oai(nullable)]
     pub edited_at: Option<Timestamp>,
+    /// The idempotency key the sender sent it with, or `null` (contract §6.2): an optimistic UI
+    /// matches the `new_message` it receives to the bubble it drew before the answer.
+    #[oai(nullable)]
+    pub client_message_id: Option<String>,
 }
 
 #[cfg(test)]
@@ -213,6 +217,7 @@ mod tests {
             status: MessageStatus::Sent,
             created_at: Timestamp(Utc::now()),
             edited_at: None,
+            client_message_id: None,
         };
         assert_eq!(
             serde_json::to_value(&message).unwrap(),

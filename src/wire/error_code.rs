@@ -110,6 +110,8 @@ error_codes! {
         "no route has this path (a path outside this document)";
     MethodNotAllowed = "METHOD_NOT_ALLOWED", 405, Http,
         "the path exists, but not with this method (see `Allow`)";
+    IdempotencyConflict = "IDEMPOTENCY_CONFLICT", 409, Http,
+        "the `clientMessageId` was used before with another conversation or other content";
     BodyTooLarge = "BODY_TOO_LARGE", 413, Http, "the body is over 1 MiB";
     UnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE", 415, Http,
         "the body is not `application/json`";

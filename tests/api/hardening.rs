@@ -64,7 +64,7 @@ async fn a_message_the_database_refuses_fails_alone_in_its_batch() {
         } else {
             format!("good {i}")
         };
-        writer.send(c, alice.id, content)
+        writer.send(c, alice.id, content, None)
     });
     let results = futures_util::future::join_all(sends).await;
     for (i, result) in results.iter().enumerate() {

@@ -15,6 +15,7 @@ mod deploy;
 mod edge;
 mod embedded_db;
 mod hardening;
+mod idempotency;
 mod indexes;
 mod infra;
 mod message;

@@ -9,13 +9,16 @@ use uuid::Uuid;
 
 mod request;
 
-pub use request::{MAX_CONTENT_CHARS, MessageContent, MessageContentRequest, cursor};
+pub use request::{
+    MAX_CONTENT_CHARS, MessageContent, MessageContentRequest, client_message_id, cursor,
+};
 
 use super::{Tag, page};
 use crate::{
     data::{
         self,
         message::{DeleteOutcome, EditOutcome, ReadOutcome},
+        message_writer::SendOutcome,
     },
     error::{ApiError, Failure},
     session::auth::Auth,
@@ -65,7 +68,7 @@ crate::error_set!(
 
 crate::error_set!(
     /// Errors of `POST /conversations/:id/messages`.
-    SendErrors: AUTHENTICATED, JSON_BODY, [ErrorCode::InvalidContent, ErrorCode::Forbidden, ErrorCode::ConversationNotFound]);
+    SendErrors: AUTHENTICATED, JSON_BODY, [ErrorCode::InvalidContent, ErrorCode::Forbidden, ErrorCode::ConversationNotFound, ErrorCode::IdempotencyConflict]);
 
 crate::error_set!(
     /// Errors of `PATCH /messages/:id`.
@@ -83,12 +86,16 @@ pub enum ListMessagesResponse {
     Ok(Json<Vec<Message>>),
 }
 
-/// `201 Message`.
+/// `201 Message`, or `200 Message` for a repeated idempotency key.
 #[derive(ApiResponse)]
 pub enum SendMessageResponse {
     /// Stored and committed; both participants' sockets get `new_message`.
     #[oai(status = 201)]
     Created(Json<Message>),
+    /// A retry: this `clientMessageId` was sent before; the stored message, nothing new stored
+    /// or emitted.
+    #[oai(status = 200)]
+    Repeated(Json<Message>),
 }
 
 /// `200` edit result.
@@ -158,14 +165,23 @@ impl MessageApi {
         body: Json<MessageContentRequest>,
     ) -> Result<SendMessageResponse, Failure<SendErrors>> {
         let content = MessageContent::parse(&body.0.content)?;
-        let sent = self
+        let key = client_message_id(body.0.client_message_id)?;
+        let outcome = self
             .state
             .messages
-            .send(id.0, auth.0.user_id, content.into_string())
+            .send(id.0, auth.0.user_id, content.into_string(), key)
             .await?;
-        self.state.realtime.deliver(&sent.events).await;
-        let message = Message::from(&sent.message);
-        Ok(SendMessageResponse::Created(Json(message)))
+        match outcome {
+            SendOutcome::Created(sent) => {
+                self.state.realtime.deliver(&sent.events).await;
+                Ok(SendMessageResponse::Created(Json(Message::from(
+                    &sent.message,
+                ))))
+            }
+            SendOutcome::Existing(earlier) => {
+                Ok(SendMessageResponse::Repeated(Json(Message::from(&earlier))))
+            }
+        }
     }
 
     /// Edit a message

@@ -47,7 +47,34 @@ impl MessageContent {
     }
 }
 
-/// The body of send and edit: `{"content": string}`.
+/// The longest idempotency key (contract §6.2).
+pub const MAX_CLIENT_MESSAGE_ID_CHARS: usize = 64;
+
+/// Parses a send's `clientMessageId`: absent or `null` is none; otherwise 1 to 64 characters from
+/// `A-Z a-z 0-9 . _ : -` (a UUID fits), else `400 SCHEMA_VALIDATION_ERROR` naming the field.
+pub fn client_message_id(raw: Option<serde_json::Value>) -> Result<Option<String>, ApiError> {
+    let invalid = || ApiError::Validation {
+        location: Location::Body,
+        field: "clientMessageId".into(),
+        reason: "must be 1 to 64 characters from A-Z a-z 0-9 . _ : -".into(),
+    };
+    match raw {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(key)) => {
+            let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-');
+            if key.is_empty()
+                || key.len() > MAX_CLIENT_MESSAGE_ID_CHARS
+                || !key.chars().all(allowed)
+            {
+                return Err(invalid());
+            }
+            Ok(Some(key))
+        }
+        Some(_) => Err(invalid()),
+    }
+}
+
+/// The body of send and edit: `{"content": string, "clientMessageId"?: string}`.
 ///
 /// Parsed by hand rather than derived: poem-openapi's `String` accepts numbers and booleans
 /// (`{"content":123}` would be stored as `"123"`), and its errors do not name the field, while the
@@ -56,6 +83,8 @@ impl MessageContent {
 pub struct MessageContentRequest {
     /// 1 to 2000 characters after trimming.
     pub content: String,
+    /// The send's idempotency key as given (validated by [`client_message_id`]; edits ignore it).
+    pub client_message_id: Option<serde_json::Value>,
 }
 
 impl poem_openapi::types::Type for MessageContentRequest {
@@ -76,13 +105,28 @@ impl poem_openapi::types::Type for MessageContentRequest {
         registry.create_schema::<Self, _>(Self::name().into_owned(), |_| MetaSchema {
             description: Some("The text of a message."),
             required: vec!["content"],
-            properties: vec![(
-                "content",
-                poem_openapi::registry::MetaSchemaRef::Inline(Box::new(MetaSchema {
-                    description: Some("1 to 2000 characters after trimming."),
-                    ..MetaSchema::new("string")
-                })),
-            )],
+            properties: vec![
+                (
+                    "content",
+                    poem_openapi::registry::MetaSchemaRef::Inline(Box::new(MetaSchema {
+                        description: Some("1 to 2000 characters after trimming."),
+                        ..MetaSchema::new("string")
+                    })),
+                ),
+                (
+                    "clientMessageId",
+                    poem_openapi::registry::MetaSchemaRef::Inline(Box::new(MetaSchema {
+                        description: Some(
+                            "Send only: an idempotency key, 1 to 64 characters from \
+                             `A-Z a-z 0-9 . _ : -` (a UUID fits). A retry with the same key \
+                             answers `200` with the stored message and stores nothing.",
+                        ),
+                        pattern: Some("^[A-Za-z0-9._:-]{1,64}$".into()),
+                        nullable: true,
+                        ..MetaSchema::new("string")
+                    })),
+                ),
+            ],
             ..MetaSchema::new("object")
         });
     }
@@ -105,7 +149,10 @@ impl poem_openapi::types::ParseFromJSON for MessageContentRequest {
         // Messages read "<field>: <reason>"; the error edge turns them into the contract's text.
         match value {
             Some(Value::Object(mut fields)) => match fields.remove("content") {
-                Some(Value::String(content)) => Ok(Self { content }),
+                Some(Value::String(content)) => Ok(Self {
+                    content,
+                    client_message_id: fields.remove("clientMessageId"),
+                }),
                 None | Some(Value::Null) => Err(ParseError::custom("content: is required")),
                 Some(other) => Err(ParseError::custom(format!(
                     "content: must be a string, found {}",
