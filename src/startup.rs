@@ -49,8 +49,9 @@ impl Application {
         let mut tasks = BackgroundTasks::new();
         let metrics = Arc::new(Metrics::new());
         let (socket_service, io) = socket::build();
+        let (receipts, receipt_queue) = socket::delivery::Receipts::channel();
         let state = AppState {
-            realtime: crate::socket::events::Realtime::new(io.clone(), db.clone()),
+            realtime: crate::socket::events::Realtime::new(io.clone(), db.clone(), receipts),
             presence: Arc::new(crate::socket::presence::Presence::new(
                 config.presence.grace,
             )),
@@ -74,6 +75,15 @@ impl Application {
 
         socket::register(&io, state.clone());
         tasks.spawn_until_shutdown("session sweeper", socket::sweep_sessions(state.clone()));
+        tasks.spawn(
+            "delivery receipts",
+            socket::delivery::run(
+                state.db.clone(),
+                state.realtime.clone(),
+                receipt_queue,
+                tasks.shutdown_token(),
+            ),
+        );
         tasks.spawn_until_shutdown(
             "event pruning",
             crate::background::prune_events_hourly(state.db.clone(), state.config.sync_retention),

@@ -46,6 +46,18 @@ impl StoredEvent {
         Cursor::new(self.user_id, self.seq)
     }
 
+    /// The message id of a `new_message` event stored for its recipient (not for the sender's
+    /// own devices): receiving it marks the message delivered (contract §6.3).
+    pub fn acknowledgeable_message(&self) -> Option<Uuid> {
+        if self.name != ServerEvent::NEW_MESSAGE {
+            return None;
+        }
+        let message = self.args.first()?;
+        let sender: Uuid = message.get("sender")?.as_str()?.parse().ok()?;
+        let id: Uuid = message.get("id")?.as_str()?.parse().ok()?;
+        (sender != self.user_id).then_some(id)
+    }
+
     /// The `/sync` shape.
     pub fn into_sync(self) -> SyncEvent {
         SyncEvent {

@@ -38,7 +38,7 @@ impl BatchRow {
         let event = |user_id, seq: i64| StoredEvent {
             user_id,
             seq: u64::try_from(seq).unwrap_or_default(),
-            name: NEW_MESSAGE.to_owned(),
+            name: ServerEvent::NEW_MESSAGE.to_owned(),
             args: args.clone(),
         };
         SentMessage {
@@ -61,9 +61,6 @@ impl BatchRow {
         }
     }
 }
-
-/// The wire name of the events the batch stores.
-const NEW_MESSAGE: &str = "new_message";
 
 /// Writes `batch` (with the pre-chosen message `ids`); returns the messages stored.
 pub(super) async fn write_batch(
@@ -94,7 +91,7 @@ pub(super) async fn write_batch(
             edited_at: None,
             client_message_id: request.client_message_id.clone(),
         });
-        debug_assert_eq!(event.name(), NEW_MESSAGE);
+        debug_assert_eq!(event.name(), ServerEvent::NEW_MESSAGE);
         event_args.push(super::event::columns(&event)?.1);
     }
     let rows = BatchRow::find_by_statement(Statement::from_sql_and_values(
@@ -108,7 +105,7 @@ pub(super) async fn write_batch(
             now.into(),
             entity::message::Status::Sent.into(),
             event_args.into(),
-            NEW_MESSAGE.into(),
+            ServerEvent::NEW_MESSAGE.into(),
             client_ids.into(),
         ],
     ))

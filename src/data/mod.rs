@@ -4,6 +4,7 @@
 //! ownership) inside their queries, and return domain errors, never HTTP types.
 
 pub mod conversation;
+pub mod delivery;
 pub mod durable;
 pub mod event;
 pub mod message;

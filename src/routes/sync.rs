@@ -42,9 +42,10 @@ impl SyncApi {
     /// Catch up on events
     ///
     /// Every durable event (`new_message`, `message_edited`, `message_deleted`, `message_read`,
-    /// `conversation_created`, `conversation_deleted`) after `since`, oldest first, with its
+    /// `message_delivered`, `conversation_created`, `conversation_deleted`) after `since`, oldest first, with its
     /// cursor and its arguments as sent over Socket.IO. Without `since`: no events and the newest
     /// cursor, where a fresh client starts. Page with the returned `cursor` while `hasMore`.
+    /// Messages received here are marked `delivered` (both participants get `message_delivered`).
     #[oai(path = "/sync", method = "get", operation_id = "sync")]
     async fn sync(
         &self,
@@ -64,6 +65,13 @@ impl SyncApi {
         let limit = limit.0.unwrap_or(100);
         let (events, cursor, has_more) =
             data::event::sync_page(&self.state.db, user, since, limit).await?;
+        // Receiving a message here delivers it (contract §6.3).
+        let receipts: Vec<_> = events
+            .iter()
+            .filter_map(|e| e.acknowledgeable_message().map(|m| (user, m)))
+            .collect();
+        let delivered = data::delivery::mark_delivered(&self.state.db, &receipts).await?;
+        self.state.realtime.deliver(&delivered).await;
         Ok(SyncResponse::Ok(Json(SyncPage {
             events: events.into_iter().map(|e| e.into_sync()).collect(),
             cursor: cursor.to_wire(),

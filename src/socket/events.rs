@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use sea_orm::DatabaseConnection;
 
-use super::stream::SocketStream;
+use super::{delivery::Receipts, stream::SocketStream};
 use crate::{data::event::StoredEvent, wire::ServerEvent};
 
 /// The room of a user's sockets (all their tabs and devices).
@@ -34,17 +34,30 @@ pub fn session_room(session: Uuid) -> String {
 pub struct Realtime {
     io: SocketIo,
     db: DatabaseConnection,
+    receipts: Receipts,
     closing: Arc<AtomicBool>,
 }
 
 impl Realtime {
-    /// Wraps the Socket.IO server; `db` fills gaps in sockets' event streams.
-    pub fn new(io: SocketIo, db: DatabaseConnection) -> Self {
+    /// Wraps the Socket.IO server; `db` fills gaps in sockets' event streams, `receipts` takes
+    /// the recipients' acknowledgements of `new_message`.
+    pub fn new(io: SocketIo, db: DatabaseConnection, receipts: Receipts) -> Self {
         Self {
             io,
             db,
+            receipts,
             closing: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// The database the event streams are read from.
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Where acknowledgements of `new_message` go.
+    pub fn receipts(&self) -> &Receipts {
+        &self.receipts
     }
 
     /// Delivers durable events, already committed, to every socket of their recipients on this
@@ -57,7 +70,7 @@ impl Realtime {
         for event in events {
             for socket in root.clone().to(user_room(event.user_id)).sockets() {
                 if let Some(stream) = socket.extensions.get::<SocketStream>() {
-                    stream.deliver(&socket, &self.db, event).await;
+                    stream.deliver(&socket, self, event).await;
                 }
             }
         }

@@ -6,6 +6,7 @@
 //! `AppState`.
 
 pub mod client_events;
+pub mod delivery;
 pub mod events;
 pub mod handshake;
 pub mod presence;
@@ -85,7 +86,7 @@ pub fn register(io: &SocketIo, state: AppState) {
             };
             let since = socket.extensions.remove::<ReplayFrom>().and_then(|r| r.0);
             stream
-                .start(&socket, &state.db, session.user_id, since.as_deref())
+                .start(&socket, &state.realtime, session.user_id, since.as_deref())
                 .await;
             tracing::debug!(socket.id = %socket.id, "socket ready");
         }

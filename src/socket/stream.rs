@@ -10,13 +10,13 @@
 
 use std::sync::Arc;
 
-use sea_orm::DatabaseConnection;
 use serde::{Serialize, Serializer, ser::SerializeTuple};
 use serde_json::Value;
 use socketioxide::extract::SocketRef;
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
+use super::events::Realtime;
 use crate::{
     data::{DataError, event, event::StoredEvent},
     wire::{Cursor, ErrorCode, ServerEvent, event::CursorArg},
@@ -50,15 +50,37 @@ impl Serialize for WithCursor<'_> {
     }
 }
 
-fn emit(socket: &SocketRef, event: &StoredEvent) {
+fn emit(socket: &SocketRef, rt: &Realtime, event: &StoredEvent) {
     let args = WithCursor {
         args: &event.args,
         cursor: CursorArg {
             cursor: event.cursor().to_wire(),
         },
     };
-    if let Err(e) = socket.emit(event.name.as_str(), &args) {
-        tracing::debug!(socket.id = %socket.id, error = %e, "could not emit a durable event");
+    let Some(message) = event.acknowledgeable_message() else {
+        if let Err(e) = socket.emit(event.name.as_str(), &args) {
+            tracing::debug!(socket.id = %socket.id, error = %e, "could not emit a durable event");
+        }
+        return;
+    };
+    match socket.emit_with_ack::<_, Value>(event.name.as_str(), &args) {
+        Ok(ack) => {
+            let (receipts, recipient) = (rt.receipts().clone(), event.user_id);
+            // A client that never acknowledges is unaffected: the wait ends at the ack timeout.
+            tokio::spawn(async move {
+                // Any answer counts, whatever it carries (socket.io-client's `cb()` sends none,
+                // which does not decode as a value).
+                match ack.await {
+                    Ok(_) | Err(socketioxide::AckError::Decode(_)) => {
+                        receipts.record(recipient, message).await;
+                    }
+                    Err(_) => {}
+                }
+            });
+        }
+        Err(e) => {
+            tracing::debug!(socket.id = %socket.id, error = %e, "could not emit a durable event")
+        }
     }
 }
 
@@ -66,16 +88,10 @@ impl SocketStream {
     /// Starts the stream of a socket that has just connected: joins its user's room and replays
     /// every event after `since` (when given and valid), all before any live event gets through.
     /// An invalid or expired `since` is told with `error CURSOR_EXPIRED`; live events follow.
-    pub async fn start(
-        &self,
-        socket: &SocketRef,
-        db: &DatabaseConnection,
-        user: Uuid,
-        since: Option<&str>,
-    ) {
+    pub async fn start(&self, socket: &SocketRef, rt: &Realtime, user: Uuid, since: Option<&str>) {
         let mut next = self.next.lock().await;
         socket.join(super::events::user_room(user));
-        let latest = match event::latest_seq(db, user).await {
+        let latest = match event::latest_seq(rt.db(), user).await {
             Ok(latest) => latest,
             Err(e) => {
                 tracing::warn!(user.id = %user, error = %e, "event stream unavailable at connect; live events only");
@@ -85,7 +101,9 @@ impl SocketStream {
         *next = Some(latest + 1);
         let Some(since) = since else { return };
         let valid = match Cursor::parse_for(user, since) {
-            Some(cursor) => event::check_since(db, user, cursor).await.map(|_| cursor),
+            Some(cursor) => event::check_since(rt.db(), user, cursor)
+                .await
+                .map(|_| cursor),
             None => Err(DataError::InvalidCursor),
         };
         let Ok(cursor) = valid else {
@@ -97,13 +115,13 @@ impl SocketStream {
             return;
         };
         *next = Some(cursor.seq + 1);
-        if let Err(e) = fill(socket, db, user, &mut next, u64::MAX).await {
+        if let Err(e) = fill(socket, rt, user, &mut next, u64::MAX).await {
             tracing::warn!(user.id = %user, error = %e, "replay interrupted");
         }
     }
 
     /// Delivers one durable event of this socket's user, in order and once (see the module docs).
-    pub async fn deliver(&self, socket: &SocketRef, db: &DatabaseConnection, event: &StoredEvent) {
+    pub async fn deliver(&self, socket: &SocketRef, rt: &Realtime, event: &StoredEvent) {
         let mut next = self.next.lock().await;
         let expected = match *next {
             None => event.seq,
@@ -113,7 +131,7 @@ impl SocketStream {
             return;
         }
         if event.seq > expected {
-            if let Err(e) = fill(socket, db, event.user_id, &mut next, event.seq - 1).await {
+            if let Err(e) = fill(socket, rt, event.user_id, &mut next, event.seq - 1).await {
                 // Left for a later event's fill: the store still has it.
                 tracing::warn!(user.id = %event.user_id, error = %e, "could not fill an event gap");
                 return;
@@ -122,7 +140,7 @@ impl SocketStream {
                 return;
             }
         }
-        emit(socket, event);
+        emit(socket, rt, event);
         *next = Some(event.seq + 1);
     }
 }
@@ -130,7 +148,7 @@ impl SocketStream {
 /// Emits the stored events from `*next` up to `until` (inclusive), advancing `*next`.
 async fn fill(
     socket: &SocketRef,
-    db: &DatabaseConnection,
+    rt: &Realtime,
     user: Uuid,
     next: &mut Option<u64>,
     until: u64,
@@ -141,11 +159,11 @@ async fn fill(
             return Ok(());
         }
         let batch = REPLAY_BATCH.min(until - from + 1);
-        let events = event::list_after(db, user, from - 1, batch).await?;
+        let events = event::list_after(rt.db(), user, from - 1, batch).await?;
         let done = (events.len() as u64) < batch;
         for event in &events {
             if Some(event.seq) == *next {
-                emit(socket, event);
+                emit(socket, rt, event);
                 *next = Some(event.seq + 1);
             }
         }

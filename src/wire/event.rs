@@ -54,6 +54,20 @@ pub struct MessageRead {
     pub read_at: Timestamp,
 }
 
+/// `message_delivered`'s argument (contract §6.3).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageDelivered {
+    /// The conversation.
+    pub conversation_id: Uuid,
+    /// Whose device has the messages (the recipient).
+    pub recipient_id: Uuid,
+    /// Every message newly marked delivered, oldest first.
+    pub message_ids: Vec<Uuid>,
+    /// When.
+    pub delivered_at: Timestamp,
+}
+
 /// `conversation_deleted`'s argument.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -92,6 +106,8 @@ pub enum ServerEvent {
     MessageDeleted(MessageDeleted),
     /// `message_read({conversationId, readerId, messageIds, readAt})`.
     MessageRead(MessageRead),
+    /// `message_delivered({conversationId, recipientId, messageIds, deliveredAt})`.
+    MessageDelivered(MessageDelivered),
     /// `conversation_created(Conversation)`: opened with the recipient.
     ConversationCreated(Conversation),
     /// `conversation_deleted({conversationId})`.
@@ -117,13 +133,18 @@ pub enum ServerEvent {
 }
 
 impl ServerEvent {
+    /// `new_message`'s wire name: the one event sent with an acknowledgement request to the
+    /// recipient (contract §6.3).
+    pub const NEW_MESSAGE: &'static str = "new_message";
+
     /// The wire name.
     pub const fn name(&self) -> &'static str {
         match self {
-            Self::NewMessage(_) => "new_message",
+            Self::NewMessage(_) => Self::NEW_MESSAGE,
             Self::MessageEdited(_) => "message_edited",
             Self::MessageDeleted(_) => "message_deleted",
             Self::MessageRead(_) => "message_read",
+            Self::MessageDelivered(_) => "message_delivered",
             Self::ConversationCreated(_) => "conversation_created",
             Self::ConversationDeleted(_) => "conversation_deleted",
             Self::UserStatusChanged { .. } => "user_status_changed",
@@ -140,6 +161,7 @@ impl ServerEvent {
             | Self::MessageEdited(_)
             | Self::MessageDeleted(_)
             | Self::MessageRead(_)
+            | Self::MessageDelivered(_)
             | Self::ConversationCreated(_)
             | Self::ConversationDeleted(_) => true,
             Self::UserStatusChanged { .. } | Self::UserTyping { .. } | Self::Error(_) => false,
@@ -191,6 +213,7 @@ impl Serialize for EventArgs<'_> {
             ServerEvent::MessageEdited(edited) => one(serializer, edited),
             ServerEvent::MessageDeleted(deleted) => one(serializer, deleted),
             ServerEvent::MessageRead(read) => one(serializer, read),
+            ServerEvent::MessageDelivered(delivered) => one(serializer, delivered),
             ServerEvent::ConversationCreated(conversation) => one(serializer, conversation),
             ServerEvent::ConversationDeleted(deleted) => one(serializer, deleted),
             ServerEvent::Error(error) => one(serializer, error),

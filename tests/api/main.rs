@@ -11,6 +11,7 @@ mod helpers;
 
 mod auth;
 mod conversation;
+mod delivery;
 mod deploy;
 mod edge;
 mod embedded_db;

@@ -274,6 +274,35 @@ impl MessageApi {
         };
         Ok(AckResponse::Ok(Json(Ack::new(text))))
     }
+
+    /// Mark a message delivered
+    ///
+    /// Only the recipient. Marks this message and every earlier `sent` one from the other
+    /// participant `delivered` (a `read` message stays `read`); both participants get
+    /// `message_delivered` with the ids newly marked. Acknowledging `new_message` over Socket.IO
+    /// and receiving it in `/sync` do the same.
+    #[oai(
+        path = "/messages/:id/delivered",
+        method = "put",
+        operation_id = "markMessageDelivered"
+    )]
+    async fn mark_message_delivered(
+        &self,
+        auth: Auth,
+        /// The message.
+        id: Path<Uuid>,
+    ) -> Result<AckResponse, Failure<MessageErrors>> {
+        let events = data::delivery::mark_delivered_up_to(&self.state.db, id.0, auth.0.user_id)
+            .await
+            .map_err(not_found_as_message)?;
+        self.state.realtime.deliver(&events).await;
+        let text = if events.is_empty() {
+            "Message is already marked as delivered"
+        } else {
+            "Message marked as delivered successfully"
+        };
+        Ok(AckResponse::Ok(Json(Ack::new(text))))
+    }
 }
 
 /// On message routes every refusal about the conversation is `MESSAGE_NOT_FOUND` (no leak).

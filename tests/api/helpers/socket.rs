@@ -179,7 +179,10 @@ impl RawSocket {
                 .next_packet()
                 .await
                 .unwrap_or_else(|| panic!("the socket closed before `{name}` (saw {skipped:?})"));
-            let Some(body) = packet.strip_prefix("42") else {
+            let Some(body) = packet
+                .strip_prefix("42")
+                .map(|b| b.trim_start_matches(|c: char| c.is_ascii_digit()))
+            else {
                 continue;
             };
             let Ok(Value::Array(mut items)) = serde_json::from_str::<Value>(body) else {

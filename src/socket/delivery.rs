@@ -1,0 +1,72 @@
+//! Delivery acknowledgements (contract §6.3): `new_message` reaches the recipient's sockets with an
+//! acknowledgement request; each acknowledgement is queued here and written in batches, the way
+//! sends are, so thousands of acknowledgements a second are a few transactions, not thousands.
+
+use sea_orm::DatabaseConnection;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::events::Realtime;
+
+/// Most acknowledgements written in one transaction.
+const MAX_BATCH: usize = 2048;
+
+/// Acknowledgements waiting to be written; beyond this, acknowledging waits for room.
+const QUEUE_DEPTH: usize = 16_384;
+
+/// The handle acknowledgements are recorded through.
+#[derive(Clone)]
+pub struct Receipts {
+    queue: mpsc::Sender<(Uuid, Uuid)>,
+}
+
+/// The receiving end, for [`run`].
+pub struct ReceiptQueue(mpsc::Receiver<(Uuid, Uuid)>);
+
+impl Receipts {
+    /// A handle and its queue.
+    pub fn channel() -> (Self, ReceiptQueue) {
+        let (queue, rx) = mpsc::channel(QUEUE_DEPTH);
+        (Self { queue }, ReceiptQueue(rx))
+    }
+
+    /// Records that `recipient` has `message` (an acknowledgement arrived).
+    pub async fn record(&self, recipient: Uuid, message: Uuid) {
+        if self.queue.send((recipient, message)).await.is_err() {
+            tracing::debug!("delivery receipts stopped; acknowledgement dropped");
+        }
+    }
+}
+
+/// Writes queued acknowledgements in batches and delivers the resulting `message_delivered`
+/// events, until shutdown (what is queued then is still written).
+pub async fn run(
+    db: DatabaseConnection,
+    realtime: Realtime,
+    ReceiptQueue(mut queue): ReceiptQueue,
+    shutdown: CancellationToken,
+) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    loop {
+        let received = tokio::select! {
+            biased;
+            received = queue.recv_many(&mut batch, MAX_BATCH) => received,
+            () = shutdown.cancelled(), if !queue.is_closed() => {
+                queue.close();
+                continue;
+            }
+        };
+        if received == 0 {
+            return;
+        }
+        match crate::data::delivery::mark_delivered(&db, &batch).await {
+            Ok(events) => realtime.deliver(&events).await,
+            // The messages stay `sent`; a later acknowledgement, `/sync` or the PUT marks them.
+            Err(e) => {
+                tracing::warn!(error = %e, receipts = batch.len(), "could not store delivery receipts")
+            }
+        }
+        batch.clear();
+    }
+}
