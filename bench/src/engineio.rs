@@ -55,7 +55,9 @@ async fn next_text(ws: &mut Ws) -> anyhow::Result<String> {
     }
 }
 
-/// Reads events until the socket closes, answering pings; calls `on_event(name, args)`.
+/// Reads events until the socket closes, answering pings and acknowledging every event that asks
+/// for it (as a client that calls its acknowledgement callback does: `new_message`, contract
+/// §6.3); calls `on_event(name, args)`.
 pub async fn read_events(mut ws: Ws, mut on_event: impl FnMut(&str, &[Value])) {
     while let Some(Ok(frame)) = ws.next().await {
         let Message::Text(text) = frame else { continue };
@@ -66,11 +68,23 @@ pub async fn read_events(mut ws: Ws, mut on_event: impl FnMut(&str, &[Value])) {
             }
             continue;
         }
-        if let Some(body) = text.strip_prefix("42")
-            && let Ok(Value::Array(items)) = serde_json::from_str::<Value>(body)
+        let Some(rest) = text.strip_prefix("42") else {
+            continue;
+        };
+        let body = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+        let ack_id = &rest[..rest.len() - body.len()];
+        if let Ok(Value::Array(items)) = serde_json::from_str::<Value>(body)
             && let Some(name) = items.first().and_then(Value::as_str)
         {
             on_event(name, &items[1..]);
+        }
+        if !ack_id.is_empty()
+            && ws
+                .send(Message::text(format!("43{ack_id}[]")))
+                .await
+                .is_err()
+        {
+            return;
         }
     }
 }

@@ -78,3 +78,39 @@ test("a client that keeps its cursor gets every message sent while it was away, 
     socket.close();
   }
 });
+
+test("calling the acknowledgement callback of new_message marks the message delivered for both", async () => {
+  const connect = (user, onMessage) => {
+    const socket = io(server.url, { transports: ["websocket"], auth: { token: users[user].token } });
+    const delivered = [];
+    socket.on("message_delivered", (receipt, meta) => delivered.push({ receipt, meta }));
+    if (onMessage) socket.on("new_message", onMessage);
+    socket.delivered = delivered;
+    return socket;
+  };
+  const alice = connect("alice");
+  const bob = connect("bob", (message, meta, ack) => ack());
+  try {
+    await until(() => alice.connected && bob.connected, "both connected");
+    const sent = await api(server, users.alice.token, "POST", `/conversations/${conversation.id}/messages`, {
+      content: "please acknowledge",
+      clientMessageId: "e2e-ack-1",
+    });
+    assert.equal(sent.status, 201);
+    assert.equal(sent.body.clientMessageId, "e2e-ack-1");
+    for (const socket of [alice, bob]) {
+      await until(
+        () => socket.delivered.some((d) => d.receipt.messageIds.includes(sent.body.id)),
+        "message_delivered",
+      );
+      const { receipt, meta } = socket.delivered.find((d) => d.receipt.messageIds.includes(sent.body.id));
+      assert.equal(receipt.recipientId, users.bob.id);
+      assert.ok(meta.cursor, "durable: it carries a cursor");
+    }
+    const history = await api(server, users.alice.token, "GET", `/conversations/${conversation.id}/messages?limit=1`);
+    assert.equal(history.body[0].status, "delivered");
+  } finally {
+    alice.close();
+    bob.close();
+  }
+});
