@@ -150,3 +150,21 @@ async fn while_closing_requests_finish_normally_and_new_sockets_are_refused_at_t
     assert!(polling.headers().contains_key("retry-after"));
     app.shut_down().await.unwrap();
 }
+
+#[tokio::test]
+async fn search_folds_case_beyond_ascii() {
+    let app = TestApp::spawn().await;
+    let (alice, bob) = (app.user("alice").await, app.user("Иван").await);
+    let c = app.conversation(&alice, &bob).await;
+    app.send(&alice, &c, "Привет ÉCOLE").await;
+    for query in ["привет", "école", "ПРИВЕТ"] {
+        let path = format!("/search/messages?query={}", urlencoding::encode(query));
+        let (status, found) = app.json(&alice, Method::GET, &path, None).await;
+        assert_eq!(status, 200);
+        assert_eq!(found.as_array().unwrap().len(), 1, "{query}: {found}");
+    }
+    let (_, users) = app
+        .json(&alice, Method::GET, "/search/users?query=%D0%B8%D0%B2%D0%B0%D0%BD", None)
+        .await;
+    assert_eq!(users[0]["username"], "Иван", "иван finds Иван: {users}");
+}
