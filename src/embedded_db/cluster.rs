@@ -111,7 +111,7 @@ impl EmbeddedPostgres {
                     log: log.to_path_buf(),
                 },
                 None => {
-                    let port = free_port()?;
+                    let port = self.preferred_port()?;
                     let started = self.pg_ctl(&[
                         "start",
                         "--wait",
@@ -124,6 +124,8 @@ impl EmbeddedPostgres {
                     match started {
                         Ok(_) => {
                             self.port = port;
+                            // Best effort: a different port next time only costs stability.
+                            let _ = std::fs::write(self.port_file(), port.to_string());
                             return Ok(());
                         }
                         Err(e) => e,
@@ -135,6 +137,24 @@ impl EmbeddedPostgres {
             }
             tracing::debug!(%error, "the embedded PostgreSQL is not usable yet; retrying");
             std::thread::sleep(RETRY_PAUSE);
+        }
+    }
+
+    /// Where the port of the last start is kept (beside the data directory, not in it).
+    fn port_file(&self) -> std::path::PathBuf {
+        self.pg_data.with_file_name("port")
+    }
+
+    /// The port of the last start when it is free again, so a restarted cluster keeps its address
+    /// (pools of a running server, a `psql` session, reconnect to it), else any free port.
+    fn preferred_port(&self) -> Result<u16, EmbeddedDbError> {
+        let last = std::fs::read_to_string(self.port_file())
+            .ok()
+            .and_then(|text| text.trim().parse::<u16>().ok())
+            .filter(|port| std::net::TcpListener::bind(("127.0.0.1", *port)).is_ok());
+        match last {
+            Some(port) => Ok(port),
+            None => free_port(),
         }
     }
 

@@ -205,3 +205,80 @@ async fn db_stop_refuses_a_cluster_a_server_uses_unless_forced() {
     drop(pg);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test]
+async fn a_database_outage_answers_503_within_the_contracts_bounds_and_service_resumes() {
+    use crate::helpers::{TestApp, fake_provider::FakeProvider};
+    use std::time::{Duration, Instant};
+
+    let dir = fresh_dir();
+    let pg = start(&dir).await;
+    let app = TestApp::spawn_on(pg.database_url(), None, FakeProvider::start().await, &[]).await;
+    let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+    let c = app.conversation(&alice, &bob).await;
+    app.send(&alice, &c, "before").await;
+    stop(pg).await;
+
+    // Sends and reads answer 503 within 5 s, /health within 2 s (contract §4); nothing hangs.
+    let send = format!("/conversations/{c}/messages");
+    for (method, path, body, bound) in [
+        (
+            reqwest::Method::POST,
+            send.as_str(),
+            Some(serde_json::json!({"content": "during"})),
+            5,
+        ),
+        (reqwest::Method::GET, send.as_str(), None, 5),
+    ] {
+        let started = Instant::now();
+        let (status, error) = app.json(&alice, method, path, body).await;
+        assert_eq!(
+            (status, error["code"].as_str()),
+            (503, Some("SERVICE_UNAVAILABLE")),
+            "{path}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(bound),
+            "{path}: {:?}",
+            started.elapsed()
+        );
+    }
+    let started = Instant::now();
+    assert_eq!(app.get("/health").await.status(), 503);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // The database comes back: so does the service, with nothing lost that was acknowledged.
+    let pg = start(&dir).await;
+    let mut resumed = false;
+    for _ in 0..50 {
+        let (status, _) = app
+            .json(
+                &alice,
+                reqwest::Method::POST,
+                &send,
+                Some(serde_json::json!({"content": "after"})),
+            )
+            .await;
+        if status == 201 {
+            resumed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(resumed, "sends work again once the database is back");
+    let (_, history) = app.json(&alice, reqwest::Method::GET, &send, None).await;
+    let contents: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(contents, ["after", "before"]);
+    drop(app);
+    stop(pg).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

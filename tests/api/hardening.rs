@@ -164,7 +164,12 @@ async fn search_folds_case_beyond_ascii() {
         assert_eq!(found.as_array().unwrap().len(), 1, "{query}: {found}");
     }
     let (_, users) = app
-        .json(&alice, Method::GET, "/search/users?query=%D0%B8%D0%B2%D0%B0%D0%BD", None)
+        .json(
+            &alice,
+            Method::GET,
+            "/search/users?query=%D0%B8%D0%B2%D0%B0%D0%BD",
+            None,
+        )
         .await;
     assert_eq!(users[0]["username"], "Иван", "иван finds Иван: {users}");
 }

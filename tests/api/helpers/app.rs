@@ -58,7 +58,8 @@ impl TestApp {
         .await
     }
 
-    async fn spawn_on(
+    /// Spawns the app over any database (`database` is dropped with the app when given).
+    pub async fn spawn_on(
         database_url: String,
         database: Option<TestDatabase>,
         provider: FakeProvider,
