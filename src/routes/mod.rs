@@ -7,6 +7,7 @@ pub mod infra;
 pub mod message;
 pub mod oauth;
 pub mod page;
+pub mod param;
 pub mod search;
 pub mod session;
 pub mod user;
