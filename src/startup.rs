@@ -81,8 +81,7 @@ impl Application {
             crate::rate_limit::evict_idle_keys(state.rate_limits.clone()),
         );
         let api = routes::openapi(&state);
-        let spec_json = api.spec();
-        let spec_yaml = api.spec_yaml();
+        let (spec_json, spec_yaml) = routes::documents(&api)?;
         // The methods of every path, for `Allow` on a 405: the OpenAPI operations, plus the plain
         // routes, which answer GET only.
         let mut methods = serde_json::from_str(&spec_json)

@@ -103,8 +103,10 @@ impl ParseFromParameter for SearchText {
 
 /// A page number: 1 to 2^64-1; a page past the last one is empty, however large.
 ///
-/// The bound is declared as `exclusiveMaximum` 2^64 because a JSON number for 2^64-1 does not
-/// survive the trip through an `f64` (it rounds up to 2^64), while 2^64 itself is exact.
+/// poem-openapi keeps bounds as `f64`, which has no 2^64-1, so the schema says `< 2^64`
+/// (exact in `f64`) and [`exact_integer_bounds`] rewrites that into the integer `maximum`
+/// 18446744073709551615 in the served document: tools that read a float bound compare in floats,
+/// and then 2^64 + 382 passes as "below 2^64".
 #[derive(Debug, Clone, Copy)]
 pub struct PageNumber(pub u64);
 
@@ -129,6 +131,26 @@ impl ParseFromParameter for PageNumber {
                 "must be an integer from 1 to 18446744073709551615",
             )),
         }
+    }
+}
+
+/// Rewrites every `uint64` schema bounded by `maximum` 2^64 with `exclusiveMaximum` (the only way
+/// [`PageNumber`] can say it in poem-openapi's `f64`) into the exact inclusive integer bound.
+pub fn exact_integer_bounds(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let is_u64_max = map.get("format").and_then(Value::as_str) == Some("uint64")
+                && map.get("exclusiveMaximum") == Some(&Value::Bool(true))
+                && map.get("maximum").and_then(Value::as_f64) == Some(2f64.powi(64));
+            if is_u64_max {
+                map.remove("exclusiveMaximum");
+                map.insert("maximum".into(), u64::MAX.into());
+            }
+            map.values_mut().for_each(exact_integer_bounds);
+        }
+        Value::Array(items) => items.iter_mut().for_each(exact_integer_bounds),
+        _ => {}
     }
 }
 
@@ -191,6 +213,20 @@ mod tests {
         for blank in ["", " ", "\t\u{3000}\u{85}", "a\0"] {
             assert!(!non_blank.is_match(blank), "{blank:?}");
         }
+    }
+
+    #[test]
+    fn the_page_bound_is_served_as_the_exact_largest_u64() {
+        let schema = match PageNumber::schema_ref() {
+            MetaSchemaRef::Inline(schema) => serde_json::to_value(*schema).unwrap(),
+            MetaSchemaRef::Reference(_) => unreachable!("page numbers are inline"),
+        };
+        let mut doc = serde_json::json!({ "parameters": [{ "schema": schema }] });
+        exact_integer_bounds(&mut doc);
+        let bounded = &doc["parameters"][0]["schema"];
+        assert_eq!(bounded["maximum"].as_u64(), Some(u64::MAX));
+        assert_eq!(bounded["minimum"], 1.0);
+        assert!(bounded.get("exclusiveMaximum").is_none());
     }
 
     #[test]

@@ -132,9 +132,11 @@ impl MessageApi {
         /// Messages per page, 1 to 100 (default 50).
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
-        /// Only messages older than this message id or RFC 3339 timestamp.
+        /// Only messages older than this message id or RFC 3339 timestamp. Not with `after`; a
+        /// message id must be one of this conversation's (else `400`).
         before: Query<Option<param::MessageOrTime>>,
-        /// Only messages newer than this message id (oldest first).
+        /// Only messages newer than this message id (oldest first), one of this conversation's
+        /// (else `400`). Not with `before`.
         after: Query<Option<Uuid>>,
     ) -> Result<ListMessagesResponse, Failure<ListErrors>> {
         let cursor = cursor(before.0.map(|b| b.0), after.0)?;
