@@ -25,6 +25,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod oauth;
 pub mod rate_limit;
+pub mod route_methods;
 pub mod routes;
 pub mod session;
 pub mod socket;

@@ -6,7 +6,10 @@
 
 use std::{sync::Arc, time::Instant};
 
-use poem::{Body, Endpoint, IntoResponse, Request, Response, http::HeaderValue};
+use poem::{
+    Body, Endpoint, IntoResponse, Request, Response,
+    http::{HeaderValue, header},
+};
 use poem_openapi::OperationId;
 use tracing::Instrument;
 
@@ -14,7 +17,9 @@ use crate::{
     error::{ApiError, Location},
     metrics::HttpLabels,
     rate_limit::{Decision, RateKey, client_ip},
+    route_methods::RouteMethods,
     state::AppState,
+    wire::ErrorCode,
 };
 
 /// The largest request body accepted (the original's limit).
@@ -26,12 +31,18 @@ const REQUEST_ID: &str = "x-request-id";
 const PLAIN_ROUTES: &[&str] = &["/", "/status", "/metrics", "/json", "/yaml"];
 
 /// Wraps `ep` in the request edge.
-pub fn edge<E: Endpoint + 'static>(ep: E, state: AppState) -> impl Endpoint<Output = Response> {
+/// Wraps `ep` in the request edge; `methods` gives a 405 its `Allow` header.
+pub fn edge<E: Endpoint + 'static>(
+    ep: E,
+    state: AppState,
+    methods: Arc<RouteMethods>,
+) -> impl Endpoint<Output = Response> {
     let ep = Arc::new(ep);
     poem::endpoint::make(move |req: Request| {
         let ep = ep.clone();
         let state = state.clone();
-        async move { Ok::<_, poem::Error>(handle(ep.as_ref(), &state, req).await) }
+        let methods = methods.clone();
+        async move { Ok::<_, poem::Error>(handle(ep.as_ref(), &state, &methods, req).await) }
     })
 }
 
@@ -95,7 +106,12 @@ fn add_rate_headers(response: &mut Response, decision: Decision) {
     headers.insert("x-ratelimit-reset", decision.reset_secs.into());
 }
 
-async fn handle<E: Endpoint>(ep: &E, state: &AppState, mut req: Request) -> Response {
+async fn handle<E: Endpoint>(
+    ep: &E,
+    state: &AppState,
+    methods: &RouteMethods,
+    mut req: Request,
+) -> Response {
     let metrics = &state.metrics;
     let started = Instant::now();
     let request_id = req
@@ -137,7 +153,14 @@ async fn handle<E: Endpoint>(ep: &E, state: &AppState, mut req: Request) -> Resp
                 let route = err.data::<OperationId>().map(|id| id.0);
                 let api_error = ApiError::from_poem(err, &method, &path);
                 log_error(&api_error);
-                (route, poem::error::ResponseError::as_response(&api_error))
+                let mut response = poem::error::ResponseError::as_response(&api_error);
+                if api_error.code() == ErrorCode::MethodNotAllowed {
+                    // RFC 9110 §15.5.6: a 405 lists the methods the path does answer.
+                    if let Ok(allow) = HeaderValue::from_str(&methods.allow(&path)) {
+                        response.headers_mut().insert(header::ALLOW, allow);
+                    }
+                }
+                (route, response)
             }
         };
         let route = route

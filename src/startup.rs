@@ -6,6 +6,7 @@ use std::{future::Future, io, pin::Pin, sync::Arc, time::Duration};
 use migration::MigratorTrait;
 use poem::{
     EndpointExt, IntoEndpoint, Route, Server,
+    http::Method,
     listener::{Acceptor, Listener, TcpListener},
 };
 
@@ -14,6 +15,7 @@ use crate::{
     config::Config,
     metrics::Metrics,
     middleware,
+    route_methods::RouteMethods,
     routes::{self, docs, infra},
     socket,
     state::AppState,
@@ -93,15 +95,25 @@ impl Application {
             crate::rate_limit::evict_idle_keys(state.rate_limits.clone()),
         );
         let api = routes::openapi(&state);
-        let spec_json = api.spec();
-        let spec_yaml = api.spec_yaml();
-        let http = docs::routes(Route::new(), spec_json, spec_yaml)
-            .at("/status", infra::get_status)
-            .at("/metrics", infra::get_metrics)
+        let (spec_json, spec_yaml) = routes::documents(&api)?;
+        // The methods of every path, for `Allow` on a 405: the OpenAPI operations, plus the plain
+        // routes, which answer GET only.
+        let mut methods = serde_json::from_str(&spec_json)
+            .map(|spec| RouteMethods::from_openapi(&spec))
+            .map_err(|e| anyhow::anyhow!("the OpenAPI document is not JSON: {e}"))?;
+        let mut plain = docs::endpoints(spec_json, spec_yaml);
+        plain.push(("/status", infra::get_status.boxed()));
+        plain.push(("/metrics", infra::get_metrics.boxed()));
+        let mut http = Route::new();
+        for (path, endpoint) in plain {
+            methods.add(path, Method::GET);
+            http = http.at(path, poem::get(endpoint));
+        }
+        let http = http
             .nest("/", docs::with_index(api.into_endpoint()))
             .with(poem::middleware::CookieJarManager::new())
             .data(state.clone());
-        let http = middleware::edge(http, state.clone());
+        let http = middleware::edge(http, state.clone(), Arc::new(methods));
         // Socket.IO stays outside the HTTP edge: its long-lived requests are not API requests, and
         // HTTP body limits and rate limits must not apply to its polling transport.
         let app = Route::new()

@@ -3,7 +3,7 @@
 use poem_openapi::{ApiResponse, OpenApi, param::Path, param::Query, payload::Json};
 use uuid::Uuid;
 
-use super::{Tag, page};
+use super::{Tag, page, param};
 use crate::{
     data,
     error::Failure,
@@ -105,13 +105,12 @@ impl ConversationApi {
         &self,
         auth: Auth,
         /// Page number, from 1.
-        #[oai(validator(minimum(value = "1")))]
-        page: Query<Option<u64>>,
+        page: Query<Option<param::PageNumber>>,
         /// Conversations per page, 1 to 100 (default 20).
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
     ) -> Result<ListConversationsResponse, Failure<ListErrors>> {
-        let page = page::Page::from_query(page.0, limit.0, 20);
+        let page = page::Page::from_query(page.0.map(|p| p.0), limit.0, 20);
         let rows =
             data::conversation::list_conversations(&self.state.db, auth.0.user_id, page).await?;
         Ok(ListConversationsResponse::Ok(Json(

@@ -3,28 +3,36 @@
 //! The page and its assets are compiled into the binary, so they are served from any working
 //! directory and render offline: no CDN, no inline script (it fits a strict CSP).
 
-use poem::{Endpoint, IntoResponse, Response, Route, handler, http::header};
+use poem::{
+    Endpoint, EndpointExt, IntoResponse, Response, endpoint::BoxEndpoint, handler, http::header,
+};
 
 const INDEX_HTML: &str = include_str!("../../static/index.html");
 const DOCS_CSS: &str = include_str!("../../static/docs.css");
 const DOCS_JS: &str = include_str!("../../static/docs.js");
 const FAVICON_SVG: &str = include_str!("../../static/favicon.svg");
 
-/// Adds the docs assets and the OpenAPI document (rendered once at start-up) to `route`. The page
-/// itself lives at `/`, which [`with_index`] serves.
-pub fn routes(route: Route, spec_json: String, spec_yaml: String) -> Route {
-    route
-        .at("/static/docs.css", css)
-        .at("/static/docs.js", js)
-        .at("/static/favicon.svg", favicon)
-        .at(
+/// The docs assets and the OpenAPI document (rendered once at start-up), by path; each answers
+/// GET (and so HEAD). The page itself lives at `/`, which [`with_index`] serves.
+pub fn endpoints(
+    spec_json: String,
+    spec_yaml: String,
+) -> Vec<(&'static str, BoxEndpoint<'static>)> {
+    vec![
+        ("/static/docs.css", css.boxed()),
+        ("/static/docs.js", js.boxed()),
+        ("/static/favicon.svg", favicon.boxed()),
+        (
             "/json",
-            poem::endpoint::make_sync(move |_| asset("application/json", spec_json.clone())),
-        )
-        .at(
+            poem::endpoint::make_sync(move |_| asset("application/json", spec_json.clone()))
+                .boxed(),
+        ),
+        (
             "/yaml",
-            poem::endpoint::make_sync(move |_| asset("application/x-yaml", spec_yaml.clone())),
-        )
+            poem::endpoint::make_sync(move |_| asset("application/x-yaml", spec_yaml.clone()))
+                .boxed(),
+        ),
+    ]
 }
 
 /// Serves the docs page at exactly `/` and hands every other path to `api`. The OpenAPI routes are

@@ -7,6 +7,7 @@ pub mod infra;
 pub mod message;
 pub mod oauth;
 pub mod page;
+pub mod param;
 pub mod search;
 pub mod session;
 pub mod sync;
@@ -48,6 +49,17 @@ pub type Apis = (
     sync::SyncApi,
     infra::InfraApi,
 );
+
+/// The OpenAPI document as served at `/json` and `/yaml`: poem-openapi's, with integer bounds made
+/// exact ([`param::exact_integer_bounds`]).
+pub fn documents(api: &OpenApiService<Apis, ()>) -> anyhow::Result<(String, String)> {
+    let mut spec: serde_json::Value = serde_json::from_str(&api.spec())?;
+    param::exact_integer_bounds(&mut spec);
+    Ok((
+        serde_json::to_string_pretty(&spec)?,
+        serde_yaml::to_string(&spec)?,
+    ))
+}
 
 /// Builds the OpenAPI service (the routes plus their document).
 pub fn openapi(state: &AppState) -> OpenApiService<Apis, ()> {

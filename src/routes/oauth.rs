@@ -6,7 +6,7 @@
 use poem::{Request, web::cookie::CookieJar};
 use poem_openapi::{ApiResponse, OpenApi, param::Query};
 
-use super::Tag;
+use super::{Tag, param::Text};
 use crate::{
     data::user::Provider,
     error::{ApiError, ErrorSet, Failure},
@@ -71,18 +71,18 @@ impl OAuthApi {
     async fn github_callback(
         &self,
         /// The authorization code.
-        code: Query<Option<String>>,
+        code: Query<Option<Text>>,
         /// The state sent at the start.
-        state: Query<Option<String>>,
+        state: Query<Option<Text>>,
         /// Set by the provider when the user declined or the request was refused.
-        error: Query<Option<String>>,
+        error: Query<Option<Text>>,
         req: &Request,
         jar: &CookieJar,
     ) -> Result<RedirectResponse, Failure<CallbackErrors>> {
         let returned = Returned {
-            code: code.0,
-            state: state.0,
-            error: error.0,
+            code: code.0.map(|t| t.0),
+            state: state.0.map(|t| t.0),
+            error: error.0.map(|t| t.0),
         };
         callback(&self.state, Provider::Github, returned, req, jar).await
     }
@@ -111,18 +111,18 @@ impl OAuthApi {
     async fn google_callback(
         &self,
         /// The authorization code.
-        code: Query<Option<String>>,
+        code: Query<Option<Text>>,
         /// The state sent at the start.
-        state: Query<Option<String>>,
+        state: Query<Option<Text>>,
         /// Set by the provider when the user declined or the request was refused.
-        error: Query<Option<String>>,
+        error: Query<Option<Text>>,
         req: &Request,
         jar: &CookieJar,
     ) -> Result<RedirectResponse, Failure<CallbackErrors>> {
         let returned = Returned {
-            code: code.0,
-            state: state.0,
-            error: error.0,
+            code: code.0.map(|t| t.0),
+            state: state.0.map(|t| t.0),
+            error: error.0.map(|t| t.0),
         };
         callback(&self.state, Provider::Google, returned, req, jar).await
     }

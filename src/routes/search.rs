@@ -3,7 +3,7 @@
 use poem_openapi::{ApiResponse, OpenApi, param::Query, payload::Json};
 use uuid::Uuid;
 
-use super::Tag;
+use super::{Tag, param};
 use crate::{
     data,
     error::{ApiError, Failure},
@@ -70,12 +70,12 @@ impl SearchApi {
         &self,
         auth: Auth,
         /// Text to look for.
-        query: Query<String>,
+        query: Query<param::SearchText>,
         /// At most this many, 1 to 100 (default 10).
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
     ) -> Result<SearchUsersResponse, Failure<UserSearchErrors>> {
-        let query = non_blank(&query.0)?;
+        let query = non_blank(&query.0.0)?;
         let users = data::user::search_users(&self.state.db, query, limit.0.unwrap_or(10)).await?;
         let me = auth.0.user_id;
         Ok(SearchUsersResponse::Ok(Json(
@@ -96,7 +96,7 @@ impl SearchApi {
         &self,
         auth: Auth,
         /// Words to look for.
-        query: Query<String>,
+        query: Query<param::SearchText>,
         /// At most this many, 1 to 100 (default 20).
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
@@ -104,7 +104,7 @@ impl SearchApi {
         #[oai(name = "conversationId")]
         conversation_id: Query<Option<Uuid>>,
     ) -> Result<SearchMessagesResponse, Failure<MessageSearchErrors>> {
-        let query = non_blank(&query.0)?;
+        let query = non_blank(&query.0.0)?;
         let found = data::search::search_messages(
             &self.state.db,
             auth.0.user_id,

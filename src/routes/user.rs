@@ -7,7 +7,7 @@ use poem_openapi::{
 };
 use uuid::Uuid;
 
-use super::{Tag, page};
+use super::{Tag, page, param};
 use crate::{
     data,
     error::{ApiError, Failure},
@@ -62,16 +62,20 @@ impl UserApi {
         &self,
         auth: Auth,
         /// Page number, from 1.
-        #[oai(validator(minimum(value = "1")))]
-        page: Query<Option<u64>>,
+        page: Query<Option<param::PageNumber>>,
         /// Users per page, 1 to 100 (default 20).
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
         /// Only users whose username or name contains this.
-        search: Query<Option<String>>,
+        search: Query<Option<param::Text>>,
     ) -> Result<ListUsersResponse, Failure<ListErrors>> {
-        let page = page::Page::from_query(page.0, limit.0, 20);
-        let users = data::user::list_users(&self.state.db, search.0.as_deref(), page).await?;
+        let page = page::Page::from_query(page.0.map(|p| p.0), limit.0, 20);
+        let users = data::user::list_users(
+            &self.state.db,
+            search.0.as_ref().map(|s| s.0.as_str()),
+            page,
+        )
+        .await?;
         let me = auth.0.user_id;
         Ok(ListUsersResponse::Ok(Json(
             users.into_iter().map(|u| User::for_viewer(u, me)).collect(),

@@ -66,3 +66,60 @@ async fn every_code_the_server_can_answer_over_http_is_listed_in_the_document() 
         );
     }
 }
+
+#[tokio::test]
+async fn a_method_a_path_does_not_answer_is_a_405_whose_allow_lists_the_documented_methods() {
+    // Every path times every method, from one address: more than the default per-IP burst.
+    let app = TestApp::spawn_with(&[("RATE_LIMIT_IP_BURST", "1000")]).await;
+    let spec: serde_json::Value = app.get("/json").await.json().await.unwrap();
+    let id = uuid::Uuid::now_v7().to_string();
+    let order = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        let documented: Vec<String> = item
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|m| m.to_ascii_uppercase())
+            .collect();
+        let expected: Vec<&str> = order
+            .into_iter()
+            .filter(|m| {
+                documented.iter().any(|d| d == m)
+                    || (*m == "HEAD" && documented.iter().any(|d| d == "GET"))
+            })
+            .collect();
+        let url = format!("{}{}", app.address, path.replace("{id}", &id));
+        let undocumented = order
+            .into_iter()
+            .filter(|m| !expected.contains(m))
+            .chain(["TRACE", "OPTIONS"]);
+        for method in undocumented {
+            let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+            let response = app
+                .client
+                .request(method.clone(), &url)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 405, "{method} {path}");
+            assert_eq!(
+                response.headers()["allow"].to_str().unwrap(),
+                expected.join(", "),
+                "{method} {path}"
+            );
+            if method != reqwest::Method::HEAD {
+                let body: serde_json::Value = response.json().await.unwrap();
+                assert_eq!(body["code"], "METHOD_NOT_ALLOWED");
+            }
+        }
+    }
+    // The plain routes outside the document answer GET (and HEAD) only, and say so.
+    for path in ["/status", "/metrics", "/json", "/yaml", "/static/docs.css"] {
+        let url = format!("{}{path}", app.address);
+        let response = app.client.post(&url).send().await.unwrap();
+        assert_eq!(response.status(), 405, "POST {path}");
+        assert_eq!(response.headers()["allow"], "GET, HEAD", "POST {path}");
+        let response = app.client.head(&url).send().await.unwrap();
+        assert_eq!(response.status(), 200, "HEAD {path}");
+    }
+}

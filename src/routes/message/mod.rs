@@ -13,7 +13,7 @@ pub use request::{
     MAX_CONTENT_CHARS, MessageContent, MessageContentRequest, client_message_id, cursor,
 };
 
-use super::{Tag, page};
+use super::{Tag, page, param};
 use crate::{
     data::{
         self,
@@ -132,18 +132,19 @@ impl MessageApi {
         /// The conversation.
         id: Path<Uuid>,
         /// Page number, from 1.
-        #[oai(validator(minimum(value = "1")))]
-        page: Query<Option<u64>>,
+        page: Query<Option<param::PageNumber>>,
         /// Messages per page, 1 to 100 (default 50).
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
-        /// Only messages older than this message id or RFC 3339 timestamp.
-        before: Query<Option<String>>,
-        /// Only messages newer than this message id (oldest first).
+        /// Only messages older than this message id or RFC 3339 timestamp. Not with `after`; a
+        /// message id must be one of this conversation's (else `400`).
+        before: Query<Option<param::MessageOrTime>>,
+        /// Only messages newer than this message id (oldest first), one of this conversation's
+        /// (else `400`). Not with `before`.
         after: Query<Option<Uuid>>,
     ) -> Result<ListMessagesResponse, Failure<ListErrors>> {
-        let cursor = cursor(before.0, after.0)?;
-        let page = page::Page::from_query(page.0, limit.0, 50);
+        let cursor = cursor(before.0.map(|b| b.0), after.0)?;
+        let page = page::Page::from_query(page.0.map(|p| p.0), limit.0, 50);
         let rows = data::message::list_messages(&self.state.db, id.0, auth.0.user_id, page, cursor)
             .await?;
         Ok(ListMessagesResponse::Ok(Json(

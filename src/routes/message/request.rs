@@ -11,6 +11,21 @@ use crate::{
 /// Longest message, in Unicode scalar values after trimming.
 pub const MAX_CONTENT_CHARS: usize = 2000;
 
+/// [`MessageContent::parse`]'s rule as a regular expression, for the OpenAPI document: optional
+/// whitespace, then 1 to 2000 characters that start and end with non-whitespace, then optional
+/// whitespace; U+0000 nowhere.
+const CONTENT_PATTERN: &str = concat!(
+    "^[",
+    crate::routes::param::white_space!(),
+    r"]*[^\u0000",
+    crate::routes::param::white_space!(),
+    r"]([^\u0000]{0,1998}[^\u0000",
+    crate::routes::param::white_space!(),
+    "])?[",
+    crate::routes::param::white_space!(),
+    "]*$"
+);
+
 /// Message content: trimmed, 1 to 2000 Unicode scalar values (send and edit alike).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageContent(String);
@@ -109,7 +124,13 @@ impl poem_openapi::types::Type for MessageContentRequest {
                 (
                     "content",
                     poem_openapi::registry::MetaSchemaRef::Inline(Box::new(MetaSchema {
-                        description: Some("1 to 2000 characters after trimming."),
+                        description: Some(
+                            "1 to 2000 characters (Unicode scalar values) after trimming leading \
+                             and trailing whitespace, which is not stored; no U+0000. `maxLength` \
+                             cannot say \"after trimming\", so `pattern` states the whole rule.",
+                        ),
+                        min_length: Some(1),
+                        pattern: Some(CONTENT_PATTERN.into()),
                         ..MetaSchema::new("string")
                     })),
                 ),
@@ -236,7 +257,45 @@ mod tests {
         assert!(cursor(Some(id.to_string()), Some(id)).is_err());
     }
 
+    /// The pattern in the OpenAPI document accepts exactly what the server accepts.
+    fn documented(raw: &str) -> bool {
+        static PATTERN: std::sync::LazyLock<regex::Regex> =
+            std::sync::LazyLock::new(|| regex::Regex::new(CONTENT_PATTERN).unwrap());
+        PATTERN.is_match(raw)
+    }
+
+    #[test]
+    fn the_documented_pattern_is_the_content_rule_at_its_edges() {
+        for raw in [
+            "a".to_owned(),
+            " \u{3000}a\u{85}\n".to_owned(),
+            "a".repeat(2000),
+            format!("\t{}  ", "é".repeat(2000)),
+            format!("a{}b", " ".repeat(1998)),
+            "a".repeat(2001),
+            format!("a{}b", " ".repeat(1999)),
+            String::new(),
+            " \u{2028}\u{a0}".into(),
+            "a\0b".into(),
+            "\u{1c}".into(),
+            "\u{feff}".into(),
+        ] {
+            assert_eq!(
+                documented(&raw),
+                MessageContent::parse(&raw).is_ok(),
+                "{raw:?}"
+            );
+        }
+    }
+
     proptest! {
+        #[test]
+        fn the_documented_pattern_is_the_content_rule(
+            raw in "[ \t\n\u{85}\u{a0}\u{3000}\u{1c}\u{feff}\0a-c]{0,8}"
+        ) {
+            prop_assert_eq!(documented(&raw), MessageContent::parse(&raw).is_ok());
+        }
+
         #[test]
         fn parsed_content_is_never_blank_or_too_long(raw in "\\PC{0,2100}") {
             if let Ok(content) = MessageContent::parse(&raw) {
