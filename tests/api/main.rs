@@ -20,5 +20,6 @@ mod infra;
 mod message;
 mod openapi;
 mod realtime;
+mod refresh;
 mod search;
 mod socket;
