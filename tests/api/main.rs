@@ -23,3 +23,4 @@ mod realtime;
 mod refresh;
 mod search;
 mod socket;
+mod socket_flood;
