@@ -75,6 +75,10 @@ impl Application {
         socket::register(&io, state.clone());
         tasks.spawn_until_shutdown("session sweeper", socket::sweep_sessions(state.clone()));
         tasks.spawn_until_shutdown(
+            "used OAuth state pruning",
+            crate::oauth::prune_used_states(state.db.clone()),
+        );
+        tasks.spawn_until_shutdown(
             "rate-limit eviction",
             crate::rate_limit::evict_idle_keys(state.rate_limits.clone()),
         );

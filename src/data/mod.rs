@@ -6,6 +6,7 @@
 pub mod conversation;
 pub mod message;
 pub mod message_writer;
+pub mod oauth_state;
 pub mod search;
 pub mod session;
 pub mod to_wire;

@@ -18,6 +18,7 @@ mod hardening;
 mod indexes;
 mod infra;
 mod message;
+mod oauth_state;
 mod openapi;
 mod realtime;
 mod refresh;
