@@ -23,5 +23,6 @@ mod openapi;
 mod realtime;
 mod refresh;
 mod search;
+mod slow_clients;
 mod socket;
 mod socket_flood;
