@@ -17,6 +17,7 @@
 pub mod background;
 pub mod cli;
 pub mod config;
+pub mod connection;
 pub mod data;
 pub mod embedded_db;
 pub mod error;

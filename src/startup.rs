@@ -13,6 +13,7 @@ use poem::{
 use crate::{
     background::BackgroundTasks,
     config::Config,
+    connection::{ConnectionLimits, GuardedAcceptor},
     metrics::Metrics,
     middleware,
     route_methods::RouteMethods,
@@ -91,6 +92,10 @@ impl Application {
             crate::background::prune_events_hourly(state.db.clone(), state.config.sync_retention),
         );
         tasks.spawn_until_shutdown(
+            "used OAuth state pruning",
+            crate::oauth::prune_used_states(state.db.clone()),
+        );
+        tasks.spawn_until_shutdown(
             "rate-limit eviction",
             crate::rate_limit::evict_idle_keys(state.rate_limits.clone()),
         );
@@ -134,6 +139,7 @@ impl Application {
             .into_acceptor()
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {address}: {e}"))?;
+        let acceptor = GuardedAcceptor::new(acceptor, connection_limits(&state.config));
         let port = acceptor
             .local_addr()
             .first()
@@ -191,6 +197,25 @@ impl Application {
         self.tasks.shutdown(TASKS_GRACE).await;
         tracing::info!("stopped");
         served
+    }
+}
+
+/// The limits connections are held to; the open-file limit is raised to its hard limit first, so
+/// the derived connection limit is as high as the process allows.
+fn connection_limits(config: &Config) -> ConnectionLimits {
+    let open_file_limit = crate::connection::raise_open_file_limit().unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "cannot read or raise the open-file limit");
+        1024
+    });
+    let max_connections = config
+        .http
+        .max_connections
+        .unwrap_or_else(|| crate::connection::connections_within(open_file_limit));
+    tracing::debug!(open_file_limit, max_connections, "connection limits");
+    ConnectionLimits {
+        header_timeout: config.http.header_timeout,
+        idle_timeout: config.http.idle_timeout,
+        max_connections,
     }
 }
 

@@ -17,6 +17,8 @@ pub struct Model {
     pub expires_at: DateTimeUtc,
     /// Set by logout, refresh (for the old session) or an operator.
     pub revoked_at: Option<DateTimeUtc>,
+    /// The session a refresh rotated this one into (its `revoked_at` is the rotation time).
+    pub replaced_by: Option<Uuid>,
 }
 
 /// Relations of `sessions`.

@@ -11,6 +11,8 @@ mod m20261121_000001_create_users;
 mod m20261121_000002_create_sessions;
 mod m20261121_000003_create_conversations;
 mod m20261121_000004_create_messages;
+mod m20261129_000001_session_successors;
+mod m20261129_000002_used_oauth_states;
 mod m20261129_000010_create_events;
 mod m20261129_000011_add_message_client_ids;
 
@@ -25,6 +27,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000002_create_sessions::Migration),
             Box::new(m20261121_000003_create_conversations::Migration),
             Box::new(m20261121_000004_create_messages::Migration),
+            Box::new(m20261129_000001_session_successors::Migration),
+            Box::new(m20261129_000002_used_oauth_states::Migration),
             Box::new(m20261129_000010_create_events::Migration),
             Box::new(m20261129_000011_add_message_client_ids::Migration),
         ]

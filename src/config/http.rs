@@ -1,11 +1,11 @@
 //! The HTTP section: where Confab listens, how it is reached, whom it lets call with credentials,
 //! and which proxies it believes.
 
-use std::net::IpAddr;
+use std::{net::IpAddr, time::Duration};
 
 use super::{
     ConfigError, Env,
-    env::{parse_or, url_or, var},
+    env::{duration_or, parse_or, url_or, var},
 };
 
 /// Listening address, public URLs, CORS and proxy trust.
@@ -24,6 +24,14 @@ pub struct HttpConfig {
     pub cors_origins: Vec<String>,
     /// How many reverse-proxy hops in `X-Forwarded-For` to trust (0: ignore the header).
     pub trust_proxy: usize,
+    /// How long a client has to send a complete request head (from connecting, or from the first
+    /// byte of a later request) before its connection is closed.
+    pub header_timeout: Duration,
+    /// How long a connection may sit idle (nothing read or written) before it is closed.
+    pub idle_timeout: Duration,
+    /// Open connections above which new ones are refused; `None`: derived from the open-file
+    /// limit at start.
+    pub max_connections: Option<usize>,
 }
 
 impl HttpConfig {
@@ -61,6 +69,29 @@ impl HttpConfig {
                 )
             })?,
         };
+        let header_timeout = duration_or(
+            "HTTP_HEADER_TIMEOUT",
+            var(env, "HTTP_HEADER_TIMEOUT"),
+            Duration::from_secs(10),
+            false,
+            "like 10s",
+        )?;
+        let idle_timeout = duration_or(
+            "HTTP_IDLE_TIMEOUT",
+            var(env, "HTTP_IDLE_TIMEOUT"),
+            Duration::from_secs(75),
+            false,
+            "like 75s",
+        )?;
+        let max_connections = match var(env, "HTTP_MAX_CONNECTIONS").as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(raw) => Some(raw.parse().ok().filter(|n: &usize| *n > 0).ok_or_else(|| {
+                ConfigError::new(
+                    "HTTP_MAX_CONNECTIONS",
+                    format!("`{raw}` is not a number of connections (at least 1)"),
+                )
+            })?),
+        };
         Ok(Self {
             host,
             port,
@@ -68,6 +99,9 @@ impl HttpConfig {
             frontend_url,
             cors_origins,
             trust_proxy,
+            header_timeout,
+            idle_timeout,
+            max_connections,
         })
     }
 }

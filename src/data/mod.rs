@@ -10,6 +10,7 @@ pub mod event;
 pub mod message;
 pub mod message_batch;
 pub mod message_writer;
+pub mod oauth_state;
 pub mod search;
 pub mod session;
 pub mod to_wire;

@@ -1,7 +1,9 @@
 //! Sign-in with GitHub and Google: `GET /auth/{provider}` and `GET /auth/{provider}/callback`.
 //!
 //! The state (and Google's PKCE verifier) travels in a signed, HttpOnly, `SameSite=Lax`, 10-minute
-//! cookie and is checked server-side on the callback; it is cleared once used.
+//! cookie and is checked server-side on the callback: signed, matching, younger than 10 minutes
+//! (its signed start time), and not used before on any instance (`used_oauth_states`). It is
+//! cleared once used.
 
 use poem::{Request, web::cookie::CookieJar};
 use poem_openapi::{ApiResponse, OpenApi, param::Query};
@@ -177,6 +179,17 @@ async fn callback(
         .filter(|c| !c.is_empty())
         .ok_or(ApiError::NoAuthCode)?;
     let login = verified_login_state(state, req, &name, returned.state.as_deref())?;
+    // Single use, on every instance: recorded before the code is exchanged, so a replayed state
+    // gets nothing from the provider either.
+    let first_use = crate::data::oauth_state::create_used_state(
+        &state.db,
+        &login.csrf,
+        login.used_record_expiry(),
+    )
+    .await?;
+    if !first_use {
+        return Err(ApiError::InvalidState.into());
+    }
     let profile = state
         .oauth
         .complete(provider, code, &login)
@@ -215,7 +228,8 @@ fn verified_login_state(
             login.csrf.as_bytes(),
         ))
     });
-    if matches {
+    // The server's own time limit: the cookie's Max-Age binds only an honest browser.
+    if matches && login.is_fresh(chrono::Utc::now()) {
         Ok(login)
     } else {
         Err(ApiError::InvalidState)

@@ -73,23 +73,33 @@ impl SessionApi {
     #[oai(path = "/auth/refresh", method = "post", operation_id = "refresh")]
     async fn refresh(
         &self,
-        auth: Auth,
+        token: SessionToken,
         jar: &CookieJar,
     ) -> Result<UserResponse, Failure<SessionErrors>> {
+        // Not `Auth`: a session rotated by a concurrent refresh (another tab) less than 30 s ago
+        // is refused everywhere else but still refreshes here, to its successor (contract §2).
         let state = &self.state;
-        let user = crate::data::user::find_user(&state.db, auth.0.user_id)
+        let refreshed = state
+            .sessions
+            .refresh(&state.db, &token.0)
+            .await
+            .map_err(|failure| match failure {
+                AuthFailure::Refused(reason) => ApiError::unauthorized(reason, &state.sessions),
+                AuthFailure::Database(e) => e.into(),
+            })?;
+        let issued = refreshed.issued;
+        let user = crate::data::user::find_user(&state.db, issued.user.user_id)
             .await?
             .ok_or_else(|| {
                 ApiError::unauthorized(crate::session::AuthError::InvalidToken, &state.sessions)
             })?;
-        let issued = state.sessions.rotate(&state.db, auth.0).await?;
         state
             .realtime
-            .rebind_session(auth.0.session_id, issued.user.session_id, &issued.token);
+            .rebind_session(refreshed.previous, issued.user.session_id, &issued.token);
         jar.add(state.sessions.cookies.session_cookie(&issued.token));
         Ok(UserResponse::Ok(Json(User::for_viewer(
             user,
-            auth.0.user_id,
+            issued.user.user_id,
         ))))
     }
 

@@ -89,6 +89,20 @@ pub struct IssuedSession {
     pub expires_at: DateTime<Utc>,
 }
 
+/// How long after a refresh rotated a session a refresh presenting it still gets the successor.
+pub const REFRESH_GRACE: Duration = Duration::from_secs(30);
+
+/// How many rotations a late refresh follows to find the live session.
+const MAX_SUCCESSOR_HOPS: usize = 8;
+
+/// The outcome of a refresh.
+pub struct Refreshed {
+    /// The session the request presented.
+    pub previous: Uuid,
+    /// The session it now holds (new, or the successor a concurrent refresh made).
+    pub issued: IssuedSession,
+}
+
 /// Session issuing, verification and revocation, shared through `AppState`.
 pub struct Sessions {
     keys: TokenKeys,
@@ -123,11 +137,18 @@ impl Sessions {
         let ttl = chrono::Duration::from_std(self.ttl).unwrap_or(chrono::Duration::days(7));
         let expires_at = now + ttl;
         let session = data::session::create_session(db, user_id, expires_at).await?;
+        self.reissue(&session)
+    }
+
+    /// The token of an existing live session. Its claims come from the row alone (`iat` is the
+    /// creation time), so signing twice gives the same token: a refresh that loses a race hands
+    /// out exactly the cookie the winner set.
+    fn reissue(&self, session: &entity::session::Model) -> Result<IssuedSession, DbErr> {
         let claims = Claims {
-            sub: user_id,
+            sub: session.user_id,
             sid: session.id,
-            iat: now.timestamp(),
-            exp: expires_at.timestamp(),
+            iat: session.created_at.timestamp(),
+            exp: session.expires_at.timestamp(),
         };
         let token = self
             .keys
@@ -136,18 +157,18 @@ impl Sessions {
         self.cache.insert(
             session.id,
             CachedSession {
-                user_id,
-                expires_at,
+                user_id: session.user_id,
+                expires_at: session.expires_at,
                 revoked: false,
             },
         );
         Ok(IssuedSession {
             user: CurrentUser {
-                user_id,
+                user_id: session.user_id,
                 session_id: session.id,
             },
             token,
-            expires_at,
+            expires_at: session.expires_at,
         })
     }
 
@@ -237,18 +258,69 @@ impl Sessions {
         Ok(claims.sid)
     }
 
-    /// Rotates a session: a new one for the same user, the old one revoked, in one transaction.
-    pub async fn rotate(
+    /// Refreshes the session of `token`: a new session for the same user, the presented one revoked
+    /// and pointing at it, in one transaction that holds the presented session's row lock, so
+    /// concurrent refreshes (two tabs, any instances) rotate it once.
+    ///
+    /// A refresh that presents a session a refresh rotated less than [`REFRESH_GRACE`] ago gets
+    /// that rotation's successor, re-signed identically (not a third session): the tab that lost
+    /// the race stays signed in (contract §2). A logged-out session has no successor and stays
+    /// refused. Everywhere but here, a rotated session is revoked at once.
+    pub async fn refresh(
         &self,
         db: &DatabaseConnection,
-        current: CurrentUser,
-    ) -> Result<IssuedSession, DbErr> {
+        token: &str,
+    ) -> Result<Refreshed, AuthFailure> {
+        let claims = self.keys.decode(token).map_err(|e| match e {
+            TokenError::Expired => AuthError::TokenExpired,
+            TokenError::Invalid => AuthError::InvalidToken,
+        })?;
         let txn = db.begin().await?;
-        let issued = self.issue(&txn, current.user_id).await?;
-        data::session::revoke_session(&txn, current.session_id).await?;
-        txn.commit().await?;
-        self.cache.mark_revoked(current.session_id);
-        Ok(issued)
+        let Some(row) = data::session::find_session_for_update(&txn, claims.sid).await? else {
+            return Err(AuthError::InvalidToken.into());
+        };
+        if row.user_id != claims.sub {
+            return Err(AuthError::InvalidToken.into());
+        }
+        if row.revoked_at.is_none() {
+            if row.expires_at <= Utc::now() {
+                return Err(AuthError::TokenExpired.into());
+            }
+            let issued = self.issue(&txn, row.user_id).await?;
+            data::session::rotate_session(&txn, row.id, issued.user.session_id).await?;
+            txn.commit().await?;
+            self.cache.mark_revoked(row.id);
+            return Ok(Refreshed {
+                previous: row.id,
+                issued,
+            });
+        }
+        // Rotated (or logged out) already: follow the rotations made within the grace to the
+        // live session at their end. Each hop is a rotation newer than the one before, so the
+        // chain is short; the bound only guards against a cycle written by hand.
+        let mut current = row.id;
+        for _ in 0..MAX_SUCCESSOR_HOPS {
+            let Some(next) =
+                data::session::find_recent_successor(&txn, current, REFRESH_GRACE).await?
+            else {
+                break;
+            };
+            let Some(successor) = data::session::find_live_session(&txn, next).await? else {
+                break;
+            };
+            if successor.revoked_at.is_none() {
+                if successor.expires_at <= Utc::now() {
+                    break;
+                }
+                txn.commit().await?;
+                return Ok(Refreshed {
+                    previous: row.id,
+                    issued: self.reissue(&successor)?,
+                });
+            }
+            current = next;
+        }
+        Err(AuthError::SessionRevoked.into())
     }
 
     /// Revokes a session, here at once and elsewhere when their cache entries expire.

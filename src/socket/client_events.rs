@@ -3,9 +3,10 @@
 use std::{
     num::NonZeroU32,
     sync::{
-        Arc,
-        atomic::{AtomicU32, Ordering},
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicU32, Ordering},
     },
+    time::{Duration, Instant},
 };
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -22,14 +23,25 @@ use crate::{
 const EVENTS_PER_SECOND: u32 = 10;
 /// Burst allowance.
 const EVENT_BURST: u32 = 30;
-/// Refused events after which a flooding socket is disconnected.
+/// Refused events in a row after which a flooding socket is disconnected.
 const STRIKES_BEFORE_DISCONNECT: u32 = 30;
+/// How long the `RATE_LIMITED` error is out before a flooding socket is disconnected.
+///
+/// The error must reach the client first (contract §5). Queued ahead of the disconnect is not
+/// enough: a flooding client still has frames in flight when the server closes, so the kernel
+/// answers them with a reset, and a reset discards whatever the client had not read yet, the
+/// error included (the client saw only `transport close`). Waiting lets it read the error.
+const DISCONNECT_GRACE: Duration = Duration::from_secs(2);
+/// After this long, a new flood is told again before anything else happens.
+const WARNING_TTL: Duration = Duration::from_secs(10);
 
-/// A socket's event budget and its count of refused events.
+/// A socket's event budget, its count of refused events, and when it was told to slow down.
 #[derive(Clone)]
 struct EventBudget {
     limiter: Arc<DefaultDirectRateLimiter>,
     strikes: Arc<AtomicU32>,
+    warned_at: Arc<Mutex<Option<Instant>>>,
+    disconnecting: Arc<AtomicBool>,
 }
 
 impl EventBudget {
@@ -41,18 +53,23 @@ impl EventBudget {
                 Quota::per_second(per_second).allow_burst(burst),
             )),
             strikes: Arc::new(AtomicU32::new(0)),
+            warned_at: Arc::new(Mutex::new(None)),
+            disconnecting: Arc::new(AtomicBool::new(false)),
         }
     }
 }
 
-/// Sends the contract's `error` event to one socket.
-fn send_error(socket: &SocketRef, code: ErrorCode, message: &'static str) {
+/// Sends the contract's `error` event to one socket; `false` when it could not be queued (the
+/// socket's outgoing buffer is full, or it is closing).
+fn send_error(socket: &SocketRef, code: ErrorCode, message: &'static str) -> bool {
     let event = ServerEvent::error(code, message);
-    let _ = socket.emit(event.name(), &event.args());
+    socket.emit(event.name(), &event.args()).is_ok()
 }
 
-/// Takes one event from the socket's budget; `false` when it is spent (the socket has been told,
-/// and is disconnected if it keeps flooding).
+/// Takes one event from the socket's budget; `false` when it is spent. A refused socket is first
+/// told (`error RATE_LIMITED`, retried until it could be queued); a socket that goes on
+/// ([`STRIKES_BEFORE_DISCONNECT`] refusals in a row) is disconnected [`DISCONNECT_GRACE`] after it
+/// was told, never sooner.
 fn admit(socket: &SocketRef) -> bool {
     let Some(budget) = socket.extensions.get::<EventBudget>() else {
         return false;
@@ -62,11 +79,26 @@ fn admit(socket: &SocketRef) -> bool {
         return true;
     }
     let strikes = budget.strikes.fetch_add(1, Ordering::Relaxed) + 1;
-    if strikes >= STRIKES_BEFORE_DISCONNECT {
-        tracing::info!(socket.id = %socket.id, "disconnecting a flooding socket");
-        let _ = socket.clone().disconnect();
-    } else if strikes == 1 {
-        send_error(socket, ErrorCode::RateLimited, "Too many events; slow down");
+    let mut warned_at = budget.warned_at.lock().unwrap_or_else(|e| e.into_inner());
+    match *warned_at {
+        Some(at) if at.elapsed() < WARNING_TTL => {
+            if strikes >= STRIKES_BEFORE_DISCONNECT
+                && !budget.disconnecting.swap(true, Ordering::Relaxed)
+            {
+                let socket = socket.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep_until((at + DISCONNECT_GRACE).into()).await;
+                    tracing::info!(socket.id = %socket.id, "disconnecting a flooding socket");
+                    let _ = socket.disconnect();
+                });
+            }
+        }
+        // Not told yet (or long ago): nothing else happens to the socket before it is.
+        _ => {
+            if send_error(socket, ErrorCode::RateLimited, "Too many events; slow down") {
+                *warned_at = Some(Instant::now());
+            }
+        }
     }
     false
 }
@@ -94,7 +126,9 @@ pub fn attach(socket: &SocketRef, state: &AppState) {
                     let args = args.unwrap_or_default();
                     match ClientEvent::decode(name, &args) {
                         Some(Ok(event)) => handle(&socket, &state, &session, event).await,
-                        Some(Err((code, message))) => send_error(&socket, code, message),
+                        Some(Err((code, message))) => {
+                            send_error(&socket, code, message);
+                        }
                         None => {}
                     }
                 }

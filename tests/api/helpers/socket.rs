@@ -208,6 +208,22 @@ impl RawSocket {
         let _ = self.ws.close(None).await;
     }
 
+    /// Sends `packet` `count` times as fast as the transport takes them, reading nothing meanwhile
+    /// (as a page looping over `socket.emit` does: it reads only once the loop ends). Stops early
+    /// if the connection fails.
+    pub async fn flood(&mut self, packet: &str, count: usize) {
+        for _ in 0..count {
+            if self
+                .ws
+                .send(Message::text(packet.to_owned()))
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+    }
+
     /// Sends a raw Socket.IO packet (`42[…]` for an event).
     pub async fn send(&mut self, packet: &str) {
         self.ws
