@@ -89,7 +89,7 @@ counts AS (
     FROM event_input i JOIN counts c USING (user_id) JOIN seqs s USING (user_id)
 ), stored AS (
     INSERT INTO events (user_id, seq, name, args, message_id)
-    SELECT user_id, seq, name, args::jsonb, message_id FROM numbered
+    SELECT user_id, seq, name, args, message_id FROM numbered
     RETURNING user_id, seq, message_id
 )"#;
 
@@ -201,7 +201,7 @@ pub async fn list_after<C: ConnectionTrait>(
     struct Row {
         seq: i64,
         name: String,
-        args: Value,
+        args: String,
         message_gone: bool,
     }
     let rows = Row::find_by_statement(Statement::from_sql_and_values(
@@ -224,9 +224,10 @@ pub async fn list_after<C: ConnectionTrait>(
     Ok(rows
         .into_iter()
         .map(|row| {
-            let mut args = match row.args {
-                Value::Array(args) => args,
-                other => vec![other],
+            let mut args = match serde_json::from_str(&row.args) {
+                Ok(Value::Array(args)) => args,
+                Ok(other) => vec![other],
+                Err(_) => vec![],
             };
             if row.message_gone
                 && let Some(Value::Object(payload)) = args.first_mut()

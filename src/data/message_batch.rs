@@ -15,7 +15,9 @@ use super::{
 };
 use crate::wire::{Message, MessageStatus, ServerEvent};
 
-/// A row of [`BATCH_SQL`]: a stored message, its participants and their events' numbers.
+/// A row of [`BATCH_SQL`]: one stored event (two per message, one per participant) with its
+/// message. Rows come straight from the numbering step: joining them back to the messages in SQL
+/// made the statement quadratic in the batch size (nested loops over CTE scans).
 #[derive(FromQueryResult)]
 struct BatchRow {
     id: Uuid,
@@ -25,41 +27,45 @@ struct BatchRow {
     created_at: chrono::DateTime<chrono::Utc>,
     p1_id: Uuid,
     p2_id: Uuid,
-    p1_seq: i64,
-    p2_seq: i64,
+    user_id: Uuid,
+    seq: i64,
     event_args: String,
     client_message_id: Option<String>,
 }
 
-impl BatchRow {
-    fn into_sent(self) -> SentMessage {
-        let args: Vec<serde_json::Value> =
-            serde_json::from_str(&self.event_args).unwrap_or_default();
-        let event = |user_id, seq: i64| StoredEvent {
-            user_id,
-            seq: u64::try_from(seq).unwrap_or_default(),
+/// Groups the event rows by message, in batch order.
+fn into_sent(rows: Vec<BatchRow>) -> Vec<SentMessage> {
+    let mut sent: Vec<SentMessage> = Vec::with_capacity(rows.len() / 2);
+    let mut index: std::collections::HashMap<Uuid, usize> = std::collections::HashMap::new();
+    for row in rows {
+        let event = StoredEvent {
+            user_id: row.user_id,
+            seq: u64::try_from(row.seq).unwrap_or_default(),
             name: ServerEvent::NEW_MESSAGE.to_owned(),
-            args: args.clone(),
+            args: serde_json::from_str(&row.event_args).unwrap_or_default(),
         };
-        SentMessage {
-            events: vec![
-                event(self.p1_id, self.p1_seq),
-                event(self.p2_id, self.p2_seq),
-            ],
-            message: MessageInConversation {
-                id: self.id,
-                conversation_id: self.conversation_id,
-                sender_id: self.sender_id,
-                content: self.content,
-                status: entity::message::Status::Sent,
-                created_at: self.created_at,
-                edited_at: None,
-                client_message_id: self.client_message_id,
-                p1_id: self.p1_id,
-                p2_id: self.p2_id,
-            },
+        if let Some(&i) = index.get(&row.id) {
+            sent[i].events.push(event);
+            continue;
         }
+        index.insert(row.id, sent.len());
+        sent.push(SentMessage {
+            events: vec![event],
+            message: MessageInConversation {
+                id: row.id,
+                conversation_id: row.conversation_id,
+                sender_id: row.sender_id,
+                content: row.content,
+                status: entity::message::Status::Sent,
+                created_at: row.created_at,
+                edited_at: None,
+                client_message_id: row.client_message_id,
+                p1_id: row.p1_id,
+                p2_id: row.p2_id,
+            },
+        });
     }
+    sent
 }
 
 /// Writes `batch` (with the pre-chosen message `ids`); returns the messages stored.
@@ -111,7 +117,7 @@ pub(super) async fn write_batch(
     ))
     .all(db)
     .await?;
-    Ok(rows.into_iter().map(BatchRow::into_sent).collect())
+    Ok(into_sent(rows))
 }
 
 /// One statement, so one transaction: keep the first send of each idempotency key not used
@@ -154,15 +160,13 @@ WITH input AS (
     WHERE id IN (SELECT conversation_id FROM allowed)
 ), event_input AS (
     SELECT u.user_id, $8::text AS name, a.event_args AS args, a.id AS message_id,
-           a.ord * 2 + u.k AS ord
+           a.ord * 2 + u.k AS ord, a.conversation_id, a.sender_id, a.content, a.p1_id, a.p2_id,
+           a.client_id
     FROM allowed a CROSS JOIN LATERAL (VALUES (a.p1_id, 0), (a.p2_id, 1)) AS u(user_id, k)
 ), {NUMBER_AND_INSERT_SQL}
-SELECT a.id, a.conversation_id, a.sender_id, a.content, $5::timestamptz AS created_at,
-       a.p1_id, a.p2_id, n1.seq AS p1_seq, n2.seq AS p2_seq, a.event_args,
-       a.client_id AS client_message_id
-FROM allowed a
-JOIN numbered n1 ON n1.message_id = a.id AND n1.user_id = a.p1_id
-JOIN numbered n2 ON n2.message_id = a.id AND n2.user_id = a.p2_id
+SELECT message_id AS id, conversation_id, sender_id, content, $5::timestamptz AS created_at,
+       p1_id, p2_id, user_id, seq, args AS event_args, client_id AS client_message_id
+FROM numbered ORDER BY ord
 "#
     )
 });
