@@ -61,11 +61,21 @@ pub fn register(io: &SocketIo, state: AppState) {
             async move {
                 let auth = auth.0.ok();
                 let session = handshake::authenticate(&state, &socket, auth.as_ref()).await?;
-                let since = auth
+                let asked = auth
                     .as_ref()
                     .and_then(|a| a.get("since"))
                     .and_then(|s| s.as_str())
                     .map(str::to_owned);
+                // Without `since`, the stream starts at the newest event *now*, before the connect
+                // acknowledgement: an event committed between the acknowledgement and the connect
+                // handler (where the stream starts) is then replayed instead of skipped.
+                let since = match asked {
+                    Some(since) => Some(since),
+                    None => crate::data::event::latest_seq(&state.db, session.user_id)
+                        .await
+                        .ok()
+                        .map(|seq| crate::wire::Cursor::new(session.user_id, seq).to_wire()),
+                };
                 socket.extensions.insert(ReplayFrom(since));
                 set_up(&socket, &state, session).await;
                 Ok::<(), handshake::HandshakeError>(())

@@ -93,6 +93,13 @@ impl Drop for TestDatabase {
             runtime
                 .block_on(async {
                     let admin = Database::connect(admin_url()).await?;
+                    // One drop at a time across test processes: two concurrent DROP DATABASE
+                    // statements wait on each other's ProcSignalBarrier (seen: 60 s each, with
+                    // `wait_event = ProcSignalBarrier` in pg_stat_activity). The lock is the
+                    // session's, released when it closes.
+                    admin
+                        .execute_unprepared("SELECT pg_advisory_lock(727275)")
+                        .await?;
                     admin
                         .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                         .await?;
@@ -114,6 +121,18 @@ async fn ensure_template(admin: &DatabaseConnection) -> String {
         .execute_unprepared("SELECT pg_advisory_lock(727274)")
         .await
         .expect("lock the template");
+    // A test's runtime is blocked while its database is dropped (Drop joins a thread); a pool
+    // connection that was half-way through authenticating then holds a backend in authentication,
+    // which DROP DATABASE's ProcSignalBarrier waits for until `authentication_timeout` (60 s by
+    // default; seen in the server log as "still waiting for backend … to accept
+    // ProcSignalBarrier"). Loopback authentication takes milliseconds.
+    // Best effort: a `TEST_DATABASE_URL` role may not be allowed to (it only makes drops slower).
+    for sql in [
+        "ALTER SYSTEM SET authentication_timeout = '2s'",
+        "SELECT pg_reload_conf()",
+    ] {
+        let _ = admin.execute_unprepared(sql).await;
+    }
     let exists = admin
         .query_one_raw(Statement::from_string(
             admin.get_database_backend(),
