@@ -19,31 +19,23 @@ pub async fn find_message_by_client_id<C: ConnectionTrait>(
     client_message_id: &str,
     content: &str,
 ) -> Result<Option<(MessageInConversation, bool)>, DataError> {
+    /// The message row, its participants, and whether the content matches the first send.
     #[derive(FromQueryResult)]
-    struct SameContent {
-        same_content: bool,
+    struct Earlier {
+        #[sea_orm(nested)]
+        message: MessageInConversation,
+        same_content: Option<bool>,
     }
-    let sql = r#"SELECT m.*, c.p1_id, c.p2_id, (m.sent_content_md5 = md5($3)) AS same_content
+    let earlier = Earlier::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        r#"SELECT m.*, c.p1_id, c.p2_id, (m.sent_content_md5 = md5($3)) AS same_content
            FROM messages m JOIN conversations c ON c.id = m.conversation_id
-           WHERE m.sender_id = $1 AND m.client_message_id = $2"#;
-    let statement = || {
-        Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            sql,
-            [sender.into(), client_message_id.into(), content.into()],
-        )
-    };
-    let Some(found) = MessageInConversation::find_by_statement(statement())
-        .one(db)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let same = SameContent::find_by_statement(statement())
-        .one(db)
-        .await?
-        .is_some_and(|s| s.same_content);
-    Ok(Some((found, same)))
+           WHERE m.sender_id = $1 AND m.client_message_id = $2"#,
+        [sender.into(), client_message_id.into(), content.into()],
+    ))
+    .one(db)
+    .await?;
+    Ok(earlier.map(|e| (e.message, e.same_content.unwrap_or(false))))
 }
 
 /// Where a history page starts.
