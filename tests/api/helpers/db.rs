@@ -162,6 +162,14 @@ async fn ensure_template(admin: &DatabaseConnection) -> String {
     name
 }
 
+/// The prefix of this checkout's templates: checkouts of the repository sharing the test cluster
+/// (git worktrees) sweep only their own templates, never one another's in use.
+fn template_prefix() -> String {
+    let mut hasher = std::hash::DefaultHasher::new();
+    hasher.write(env!("CARGO_MANIFEST_DIR").as_bytes());
+    format!("confab_template_{:08x}_", hasher.finish() as u32)
+}
+
 /// The template's name changes with every build of the test binary, so schema edits during
 /// development never meet a stale template.
 fn template_name() -> String {
@@ -172,10 +180,11 @@ fn template_name() -> String {
     if let Ok(modified) = std::env::current_exe().and_then(|p| p.metadata()?.modified()) {
         hasher.write(format!("{modified:?}").as_bytes());
     }
-    format!("confab_template_{:016x}", hasher.finish())
+    format!("{}{:016x}", template_prefix(), hasher.finish())
 }
 
-/// Drops older templates, and test databases whose test process is gone (killed mid-test).
+/// Drops this checkout's older templates (and those of the naming before checkouts had a
+/// prefix), and test databases whose test process is gone (killed mid-test).
 async fn sweep(admin: &DatabaseConnection, keep: &str) {
     let rows = admin
         .query_all_raw(Statement::from_string(
@@ -188,8 +197,9 @@ async fn sweep(admin: &DatabaseConnection, keep: &str) {
         let Ok(name) = row.try_get::<String>("", "datname") else {
             continue;
         };
-        let stale = if name.starts_with("confab_template_") {
-            name != keep
+        let stale = if let Some(rest) = name.strip_prefix("confab_template_") {
+            let unprefixed = !rest.contains('_');
+            name != keep && (unprefixed || name.starts_with(&template_prefix()))
         } else {
             let pid = name.split('_').nth(1).unwrap_or_default();
             !std::path::Path::new(&format!("/proc/{pid}")).exists()
