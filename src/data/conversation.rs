@@ -1,11 +1,8 @@
 //! Rows of `conversations`, and the membership rule every conversation and message operation
 //! goes through.
 
-use entity::conversation;
-use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder, QuerySelect, Statement,
-};
+use entity::{conversation, message};
+use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, Statement, Value};
 use uuid::Uuid;
 
 use super::{DataError, Page};
@@ -47,7 +44,8 @@ pub async fn get_conversation_for<C: ConnectionTrait>(
     Ok(conversation)
 }
 
-/// Everyone who shares a conversation with `user` (who hears about their presence).
+/// Everyone who shares a conversation with `user` and neither blocks nor is blocked by them: who
+/// hears about their presence (contract §3, §5).
 pub async fn list_peer_ids<C: ConnectionTrait>(db: &C, user: Uuid) -> Result<Vec<Uuid>, DataError> {
     #[derive(sea_orm::FromQueryResult)]
     struct Peer {
@@ -55,8 +53,14 @@ pub async fn list_peer_ids<C: ConnectionTrait>(db: &C, user: Uuid) -> Result<Vec
     }
     let peers = Peer::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        r#"SELECT p2_id AS peer FROM conversations WHERE p1_id = $1
-           UNION SELECT p1_id FROM conversations WHERE p2_id = $1"#,
+        format!(
+            r#"SELECT peer FROM (
+                   SELECT p2_id AS peer FROM conversations WHERE p1_id = $1
+                   UNION SELECT p1_id FROM conversations WHERE p2_id = $1
+               ) peers
+               WHERE {}"#,
+            super::block::not_blocked_sql("$1", "peers.peer")
+        ),
         [user.into()],
     ))
     .all(db)
@@ -64,24 +68,109 @@ pub async fn list_peer_ids<C: ConnectionTrait>(db: &C, user: Uuid) -> Result<Vec
     Ok(peers.into_iter().map(|p| p.peer).collect())
 }
 
-/// The caller's conversations, most recently active first.
+/// A conversation as one participant sees it (contract §1.2): the row, its newest message that is
+/// not deleted, and how many of the other participant's messages the viewer has not read.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct ConversationSummary {
+    /// The row.
+    #[sea_orm(nested)]
+    pub conversation: conversation::Model,
+    /// The newest message that is not deleted, if any.
+    #[sea_orm(nested(prefix = "last_"))]
+    pub last_message: Option<message::Model>,
+    /// The other participant's messages that are `sent` or `delivered`.
+    pub unread_count: i64,
+}
+
+impl ConversationSummary {
+    /// The summary of a conversation just opened: no messages yet.
+    pub fn new_conversation(conversation: conversation::Model) -> Self {
+        Self {
+            conversation,
+            last_message: None,
+            unread_count: 0,
+        }
+    }
+}
+
+/// The summary query for viewer `$1`; callers add the `WHERE` (and order and paging). One query
+/// for any number of conversations: the last message is one step down
+/// `messages_conversation_created_idx` per conversation, the unread count an index-only count on
+/// the partial `messages_unread_idx` (migration `index_unread_messages`).
+const SUMMARY_SQL: &str = r#"
+SELECT c.*,
+       l.id AS last_id, l.conversation_id AS last_conversation_id, l.sender_id AS last_sender_id,
+       l.content AS last_content, l.status AS last_status, l.created_at AS last_created_at,
+       l.edited_at AS last_edited_at, l.client_message_id AS last_client_message_id,
+       (SELECT count(*) FROM messages u
+        WHERE u.conversation_id = c.id
+          AND u.sender_id = CASE WHEN c.p1_id = $1 THEN c.p2_id ELSE c.p1_id END
+          AND u.status IN ($2, $3)) AS unread_count
+FROM conversations c
+LEFT JOIN LATERAL (
+    SELECT * FROM messages m
+    WHERE m.conversation_id = c.id AND m.status <> $4
+    ORDER BY m.created_at DESC, m.id DESC
+    LIMIT 1
+) l ON true
+"#;
+
+/// The first parameters of [`SUMMARY_SQL`].
+fn summary_params(viewer: Uuid) -> Vec<Value> {
+    use message::Status;
+    vec![
+        viewer.into(),
+        Status::Sent.into(),
+        Status::Delivered.into(),
+        Status::Deleted.into(),
+    ]
+}
+
+/// The caller's conversations, most recently active first, summarised for them.
 pub async fn list_conversations<C: ConnectionTrait>(
     db: &C,
     caller: Uuid,
     page: Page,
-) -> Result<Vec<conversation::Model>, DataError> {
-    Ok(conversation::Entity::find()
-        .filter(
-            Condition::any()
-                .add(conversation::Column::P1Id.eq(caller))
-                .add(conversation::Column::P2Id.eq(caller)),
-        )
-        .order_by_desc(conversation::Column::UpdatedAt)
-        .order_by_desc(conversation::Column::Id)
-        .offset(page.offset())
-        .limit(page.limit)
+) -> Result<Vec<ConversationSummary>, DataError> {
+    let mut params = summary_params(caller);
+    params.extend([
+        i64::try_from(page.offset()).unwrap_or(i64::MAX).into(),
+        i64::try_from(page.limit).unwrap_or(i64::MAX).into(),
+    ]);
+    Ok(
+        ConversationSummary::find_by_statement(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            format!(
+                "{SUMMARY_SQL} WHERE c.p1_id = $1 OR c.p2_id = $1 \
+             ORDER BY c.updated_at DESC, c.id DESC OFFSET $5 LIMIT $6"
+            ),
+            params,
+        ))
         .all(db)
-        .await?)
+        .await?,
+    )
+}
+
+/// The conversation summarised for `caller`, if they are one of its participants.
+pub async fn get_conversation_summary<C: ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+    caller: Uuid,
+) -> Result<ConversationSummary, DataError> {
+    let mut params = summary_params(caller);
+    params.push(id.into());
+    let summary = ConversationSummary::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        format!("{SUMMARY_SQL} WHERE c.id = $5"),
+        params,
+    ))
+    .one(db)
+    .await?
+    .ok_or(DataError::ConversationNotFound)?;
+    if !is_participant(&summary.conversation, caller) {
+        return Err(DataError::NotParticipant);
+    }
+    Ok(summary)
 }
 
 /// Opens a conversation between `caller` and `other`. The unique index on the unordered pair
@@ -97,6 +186,9 @@ pub async fn create_conversation<C: ConnectionTrait>(
     }
     if super::user::find_user(db, other).await?.is_none() {
         return Err(DataError::UserNotFound);
+    }
+    if super::block::is_blocked_between(db, caller, other).await? {
+        return Err(DataError::Blocked);
     }
     let now = super::now();
     let inserted = conversation::Entity::find()

@@ -11,8 +11,9 @@ use uuid::Uuid;
 
 use super::{
     DataError,
+    edit::EditOutcome,
     event::{self, StoredEvent},
-    message::{DeleteOutcome, EditOutcome, MessageInConversation, ReadOutcome},
+    message::{DeleteOutcome, MessageInConversation, ReadOutcome},
 };
 use crate::wire::{
     Conversation, ServerEvent,
@@ -36,7 +37,8 @@ fn edited(m: &MessageInConversation) -> Option<ServerEvent> {
     }))
 }
 
-/// Edits a message (see `message::update_message_content`) and stores `message_edited`.
+/// Edits a message (see `edit::update_message_content`, which also keeps the previous version)
+/// and stores `message_edited`.
 pub async fn update_message_content(
     db: &DatabaseConnection,
     id: Uuid,
@@ -44,7 +46,7 @@ pub async fn update_message_content(
     content: &str,
 ) -> Result<(EditOutcome, Vec<StoredEvent>), DataError> {
     let txn = db.begin().await?;
-    let outcome = super::message::update_message_content(&txn, id, caller, content).await?;
+    let outcome = super::edit::update_message_content(&txn, id, caller, content).await?;
     let events = match &outcome {
         EditOutcome::Edited(m) => match edited(m) {
             Some(e) => event::append(&txn, &for_both(m.participants(), e)).await?,
@@ -115,7 +117,9 @@ pub async fn create_conversation(
 ) -> Result<(conversation::Model, Vec<StoredEvent>), DataError> {
     let txn = db.begin().await?;
     let created = super::conversation::create_conversation(&txn, caller, other).await?;
-    let e = ServerEvent::ConversationCreated(Conversation::from(created.clone()));
+    let e = ServerEvent::ConversationCreated(Conversation::from(
+        super::conversation::ConversationSummary::new_conversation(created.clone()),
+    ));
     let events = event::append(&txn, &for_both([created.p1_id, created.p2_id], e)).await?;
     txn.commit().await?;
     Ok((created, events))

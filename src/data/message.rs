@@ -1,5 +1,5 @@
-//! Rows of `messages`: history pages, send, edit, soft delete and read marks (search is in
-//! [`super::search`]).
+//! Rows of `messages`: history pages, send, soft delete and read marks (edits are in
+//! [`super::edit`], search in [`super::search`]).
 //!
 //! Every function takes the caller and enforces membership in its query or right before it: a
 //! caller who is not a participant sees `MessageNotFound` (no existence leak) on message routes.
@@ -96,18 +96,9 @@ impl MessageInConversation {
         [self.p1_id, self.p2_id]
     }
 
-    fn is_participant(&self, user: Uuid) -> bool {
+    pub(super) fn is_participant(&self, user: Uuid) -> bool {
         self.p1_id == user || self.p2_id == user
     }
-}
-
-/// What an edit did.
-#[derive(Debug)]
-pub enum EditOutcome {
-    /// The content changed.
-    Edited(MessageInConversation),
-    /// The content was already this; nothing was written.
-    Unchanged(MessageInConversation),
 }
 
 /// What a delete did.
@@ -221,9 +212,10 @@ pub async fn create_message<C: ConnectionTrait>(
     let now = super::now();
     let sent = MessageInConversation::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        r#"WITH conversation AS (
+        format!(
+            r#"WITH conversation AS (
                UPDATE conversations SET updated_at = greatest(updated_at, $4)
-               WHERE id = $2 AND (p1_id = $3 OR p2_id = $3)
+               WHERE id = $2 AND (p1_id = $3 OR p2_id = $3) AND {}
                RETURNING p1_id, p2_id
            ), message AS (
                INSERT INTO messages (id, conversation_id, sender_id, content, status, created_at)
@@ -232,6 +224,8 @@ pub async fn create_message<C: ConnectionTrait>(
            )
            SELECT message.*, conversation.p1_id, conversation.p2_id
            FROM message, conversation"#,
+            super::block::not_blocked_sql("p1_id", "p2_id")
+        ),
         [
             Uuid::now_v7().into(),
             conversation_id.into(),
@@ -245,16 +239,19 @@ pub async fn create_message<C: ConnectionTrait>(
     .await?;
     match sent {
         Some(sent) => Ok(sent),
-        // Nothing written: tell a missing conversation from a stranger's.
-        None => Err(get_conversation_for(db, conversation_id, sender)
-            .await
-            .err()
-            .unwrap_or(DataError::NotParticipant)),
+        // Nothing written: tell a missing conversation from a stranger's, and from a block.
+        None => {
+            let conversation = get_conversation_for(db, conversation_id, sender).await?;
+            if super::block::is_blocked_between(db, conversation.p1_id, conversation.p2_id).await? {
+                return Err(DataError::Blocked);
+            }
+            Err(DataError::NotParticipant)
+        }
     }
 }
 
-/// The message, if `caller` is its sender and it is not deleted.
-async fn get_own_live_message<C: ConnectionTrait>(
+/// The message, if `caller` is its sender (deleted or not: callers decide).
+pub(super) async fn get_own_live_message<C: ConnectionTrait>(
     db: &C,
     id: Uuid,
     caller: Uuid,
@@ -263,42 +260,6 @@ async fn get_own_live_message<C: ConnectionTrait>(
         .await?
         .filter(|m| m.sender_id == caller && m.is_participant(caller))
         .ok_or(DataError::MessageNotFound)
-}
-
-/// Edits a message's content (sender only, not when deleted).
-pub async fn update_message_content<C: ConnectionTrait>(
-    db: &C,
-    id: Uuid,
-    caller: Uuid,
-    content: &str,
-) -> Result<EditOutcome, DataError> {
-    let mut found = get_own_live_message(db, id, caller).await?;
-    if found.status == Status::Deleted {
-        return Err(DataError::MessageNotFound);
-    }
-    if found.content == content {
-        return Ok(EditOutcome::Unchanged(found));
-    }
-    let now = super::now();
-    let updated = db
-        .execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "UPDATE messages SET content = $1, edited_at = $2 WHERE id = $3 AND status <> $4",
-            [
-                content.into(),
-                now.into(),
-                id.into(),
-                Status::Deleted.into(),
-            ],
-        ))
-        .await?;
-    if updated.rows_affected() == 0 {
-        // Deleted in the meantime.
-        return Err(DataError::MessageNotFound);
-    }
-    found.content = content.to_owned();
-    found.edited_at = Some(now);
-    Ok(EditOutcome::Edited(found))
 }
 
 /// Soft-deletes a message (sender only). The content stays in the row but leaves every list and

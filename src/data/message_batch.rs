@@ -121,7 +121,8 @@ pub(super) async fn write_batch(
 }
 
 /// One statement, so one transaction: keep the first send of each idempotency key not used
-/// before and whose sender takes part in its conversation, insert those messages, bump their
+/// before, whose sender takes part in its conversation and where neither participant blocks the
+/// other (contract §3), insert those messages, bump their
 /// conversations, and store each message's `new_message` event for both participants (numbered
 /// by [`NUMBER_AND_INSERT_SQL`]; within the batch, in arrival order).
 static BATCH_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
@@ -144,7 +145,7 @@ WITH input AS (
     SELECT f.id, f.conversation_id, f.sender_id, f.content, f.event_args, f.ord, f.client_id,
            c.p1_id, c.p2_id
     FROM fresh f JOIN conversations c ON c.id = f.conversation_id
-    WHERE c.p1_id = f.sender_id OR c.p2_id = f.sender_id
+    WHERE (c.p1_id = f.sender_id OR c.p2_id = f.sender_id) AND {not_blocked}
 ), inserted AS (
     INSERT INTO messages (id, conversation_id, sender_id, content, status, created_at,
                           client_message_id, sent_content_md5)
@@ -167,6 +168,7 @@ WITH input AS (
 SELECT message_id AS id, conversation_id, sender_id, content, $5::timestamptz AS created_at,
        p1_id, p2_id, user_id, seq, args AS event_args, client_id AS client_message_id
 FROM numbered ORDER BY ord
-"#
+"#,
+        not_blocked = super::block::not_blocked_sql("c.p1_id", "c.p2_id"),
     )
 });

@@ -167,7 +167,7 @@ fn shared_db_error(err: &DbErr) -> DbErr {
 
 /// Answers each request with its row. A request without one was either a repeat of an earlier
 /// send with its idempotency key (answered with that message, or a conflict), or refused by the
-/// membership rule (and learns why: missing conversation or not a participant).
+/// membership rule or a block (and learns why: missing conversation, not a participant, blocked).
 async fn answer(
     db: &DatabaseConnection,
     batch: impl Iterator<Item = (SendRequest, Uuid)>,
@@ -200,10 +200,11 @@ async fn not_written(
             };
         }
     }
-    Err(
-        get_conversation_for(db, request.conversation_id, request.sender)
-            .await
-            .err()
-            .unwrap_or(DataError::NotParticipant),
-    )
+    let conversation = get_conversation_for(db, request.conversation_id, request.sender).await?;
+    if super::block::is_blocked_between(db, conversation.p1_id, conversation.p2_id).await? {
+        return Err(DataError::Blocked);
+    }
+    // A participant, not blocked, and still nothing written: the conversation went away (or the
+    // block was lifted) while the batch ran. Refuse rather than guess; a retry sorts it out.
+    Err(DataError::NotParticipant)
 }

@@ -3,9 +3,11 @@
 //! Functions here take a connection and plain values, enforce the domain's rules (membership,
 //! ownership) inside their queries, and return domain errors, never HTTP types.
 
+pub mod block;
 pub mod conversation;
 pub mod delivery;
 pub mod durable;
+pub mod edit;
 pub mod event;
 pub mod message;
 pub mod message_batch;
@@ -43,6 +45,12 @@ pub enum DataError {
     /// A conversation with oneself.
     #[error("cannot open a conversation with yourself")]
     SelfConversation,
+    /// Blocking oneself.
+    #[error("cannot block yourself")]
+    SelfBlock,
+    /// One of the two users blocks the other (contract §3).
+    #[error("one of the users blocks the other")]
+    Blocked,
     /// A `before`/`after` message id that is not in the conversation.
     #[error("the cursor message is not in this conversation")]
     UnknownCursor,

@@ -36,9 +36,10 @@ pub async fn search_messages<C: ConnectionTrait>(
         get_conversation_for(db, id, caller).await?;
     }
     let limit = i64::try_from(limit).unwrap_or(100);
-    let ids = match search_recent(db, caller, query, conversation_id, limit).await? {
+    let query = SearchTerms::parse(query);
+    let ids = match search_recent(db, caller, &query, conversation_id, limit).await? {
         Some(ids) => ids,
-        None => search_full_index(db, caller, query, conversation_id, limit).await?,
+        None => search_full_index(db, caller, &query, conversation_id, limit).await?,
     };
     let mut rows = message::Entity::find()
         .filter(message::Column::Id.is_in(ids))
@@ -48,12 +49,61 @@ pub async fn search_messages<C: ConnectionTrait>(
     Ok(rows)
 }
 
+/// A search query split the way the index splits text (migration `search_every_script`):
+/// scripts written without spaces between words (Han, kana, Hangul) are indexed one character per
+/// token, so each run of them in the query is searched as a phrase (those characters adjacent, in
+/// order); everything else is searched as words, as `plainto_tsquery` reads them.
+#[derive(Debug, PartialEq, Eq)]
+struct SearchTerms {
+    /// The query with every such run replaced by a space.
+    words: String,
+    /// The runs, in query order.
+    phrases: Vec<String>,
+}
+
+impl SearchTerms {
+    fn parse(query: &str) -> Self {
+        let mut words = String::with_capacity(query.len());
+        let mut phrases: Vec<String> = Vec::new();
+        let mut in_run = false;
+        for c in query.chars() {
+            if is_unspaced_script(c) {
+                match phrases.last_mut() {
+                    Some(run) if in_run => run.push(c),
+                    _ => {
+                        phrases.push(c.to_string());
+                        words.push(' ');
+                    }
+                }
+                in_run = true;
+            } else {
+                words.push(c);
+                in_run = false;
+            }
+        }
+        Self { words, phrases }
+    }
+}
+
+/// Whether `c` belongs to a script indexed one character per token: the same ranges as
+/// `confab_search_text` in the migration (kana, CJK ideographs and extension A, compatibility
+/// ideographs, Hangul syllables, half-width katakana).
+fn is_unspaced_script(c: char) -> bool {
+    matches!(c,
+        '\u{3040}'..='\u{30ff}'
+        | '\u{3400}'..='\u{4dbf}'
+        | '\u{4e00}'..='\u{9fff}'
+        | '\u{f900}'..='\u{faff}'
+        | '\u{ac00}'..='\u{d7af}'
+        | '\u{ff66}'..='\u{ff9f}')
+}
+
 /// Phase 1: the ids of the newest `limit` matches, if the caller's newest messages prove them
 /// exact (`limit` matches among them, or no older messages at all).
 async fn search_recent<C: ConnectionTrait>(
     db: &C,
     caller: Uuid,
-    query: &str,
+    query: &SearchTerms,
     conversation_id: Option<Uuid>,
     limit: i64,
 ) -> Result<Option<Vec<Uuid>>, DataError> {
@@ -84,7 +134,7 @@ async fn search_recent<C: ConnectionTrait>(
            ), hits AS (
                SELECT n.id, n.created_at FROM newest n JOIN messages m ON m.id = n.id
                WHERE m.status <> $7
-                 AND to_tsvector('english', m.content) @@ plainto_tsquery('english', $2)
+                 AND confab_search_document(m.content) @@ confab_search_query($2, $8)
                ORDER BY n.created_at DESC, n.id DESC
                LIMIT $5
            )
@@ -93,12 +143,13 @@ async fn search_recent<C: ConnectionTrait>(
                   (SELECT array_agg(id) FROM hits) AS ids"#,
         [
             caller.into(),
-            query.into(),
+            query.words.clone().into(),
             conversation_id.into(),
             SEARCH_WINDOW.into(),
             limit.into(),
             SEARCH_WINDOW_MAX_CONVERSATIONS.into(),
             Status::Deleted.into(),
+            query.phrases.clone().into(),
         ],
     ))
     .one(db)
@@ -119,7 +170,7 @@ async fn search_recent<C: ConnectionTrait>(
 async fn search_full_index<C: ConnectionTrait>(
     db: &C,
     caller: Uuid,
-    query: &str,
+    query: &SearchTerms,
     conversation_id: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<Uuid>, DataError> {
@@ -131,7 +182,7 @@ async fn search_full_index<C: ConnectionTrait>(
         DbBackend::Postgres,
         r#"WITH hits AS MATERIALIZED (
                SELECT id, conversation_id, created_at FROM messages
-               WHERE to_tsvector('english', content) @@ plainto_tsquery('english', $2)
+               WHERE confab_search_document(content) @@ confab_search_query($2, $6)
                  AND status <> $5
            )
            SELECT h.id FROM hits h JOIN conversations c ON c.id = h.conversation_id
@@ -140,13 +191,29 @@ async fn search_full_index<C: ConnectionTrait>(
            LIMIT $4"#,
         [
             caller.into(),
-            query.into(),
+            query.words.clone().into(),
             conversation_id.into(),
             limit.into(),
             Status::Deleted.into(),
+            query.phrases.clone().into(),
         ],
     ))
     .all(db)
     .await?;
     Ok(hits.into_iter().map(|h| h.id).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SearchTerms;
+
+    #[test]
+    fn runs_of_unspaced_scripts_become_phrases_and_the_rest_stays_words() {
+        let terms = SearchTerms::parse("tokyo 東京タワー trip 서울");
+        assert_eq!(terms.words, "tokyo   trip  ");
+        assert_eq!(terms.phrases, ["東京タワー", "서울"]);
+        let latin = SearchTerms::parse("Привет école");
+        assert_eq!(latin.words, "Привет école");
+        assert!(latin.phrases.is_empty());
+    }
 }

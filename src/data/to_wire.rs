@@ -1,10 +1,10 @@
 //! Rows as the contract's shapes (§1.2): the one place a stored row becomes a wire type, so the
 //! rules of what leaves the server (a deleted message's content, another user's e-mail) live once.
 
-use entity::{conversation, message, user};
+use entity::{message, user};
 use uuid::Uuid;
 
-use super::message::MessageInConversation;
+use super::{conversation::ConversationSummary, message::MessageInConversation};
 use crate::wire::{Conversation, Message, MessageStatus, User};
 
 impl From<message::Status> for MessageStatus {
@@ -45,14 +45,17 @@ impl From<&MessageInConversation> for Message {
     }
 }
 
-impl From<conversation::Model> for Conversation {
-    fn from(model: conversation::Model) -> Self {
+impl From<ConversationSummary> for Conversation {
+    fn from(summary: ConversationSummary) -> Self {
+        let model = summary.conversation;
         Self {
             id: model.id,
             p1: model.p1_id,
             p2: model.p2_id,
             created_at: model.created_at.into(),
             updated_at: model.updated_at.into(),
+            last_message: summary.last_message.map(Into::into),
+            unread_count: u64::try_from(summary.unread_count).unwrap_or_default(),
         }
     }
 }

@@ -139,6 +139,12 @@ pub enum ApiError {
     /// A conversation with oneself.
     #[error("Cannot create conversation with yourself")]
     SelfConversation,
+    /// Blocking oneself.
+    #[error("Cannot block yourself")]
+    SelfBlock,
+    /// One of the two users blocks the other (contract §3).
+    #[error("One of the users has blocked the other")]
+    Blocked,
     /// The pair already has a conversation; `details.conversationId` names it.
     #[error("Conversation already exists between these users")]
     ConversationExists(uuid::Uuid),
@@ -185,7 +191,8 @@ impl ApiError {
             Self::UserNotFound => ErrorCode::UserNotFound,
             Self::InvalidQuery(_) => ErrorCode::InvalidQuery,
             Self::AccessDenied => ErrorCode::AccessDenied,
-            Self::SelfConversation => ErrorCode::InvalidRequest,
+            Self::SelfConversation | Self::SelfBlock => ErrorCode::InvalidRequest,
+            Self::Blocked => ErrorCode::Blocked,
             Self::InvalidCursor => ErrorCode::InvalidCursor,
             Self::IdempotencyConflict => ErrorCode::IdempotencyConflict,
             Self::CursorExpired => ErrorCode::CursorExpired,
@@ -277,6 +284,8 @@ impl From<crate::data::DataError> for ApiError {
             DataError::MessageNotFound => Self::MessageNotFound,
             DataError::ConversationExists(id) => Self::ConversationExists(id),
             DataError::SelfConversation => Self::SelfConversation,
+            DataError::SelfBlock => Self::SelfBlock,
+            DataError::Blocked => Self::Blocked,
             DataError::UnknownCursor => Self::Validation {
                 location: Location::Querystring,
                 field: "before/after".into(),

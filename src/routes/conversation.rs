@@ -26,7 +26,7 @@ impl ConversationApi {
 
 crate::error_set!(
     /// Errors of `POST /conversations/:id` (`id` being the other user's).
-    CreateErrors: AUTHENTICATED, PARAMETERS, [ErrorCode::InvalidRequest, ErrorCode::ConversationExists, ErrorCode::UserNotFound]);
+    CreateErrors: AUTHENTICATED, PARAMETERS, [ErrorCode::InvalidRequest, ErrorCode::ConversationExists, ErrorCode::UserNotFound, ErrorCode::Blocked]);
 
 crate::error_set!(
     /// Errors of the routes on one conversation.
@@ -91,7 +91,9 @@ impl ConversationApi {
         let (created, events) =
             data::durable::create_conversation(&self.state.db, me, user_id.0).await?;
         self.state.realtime.deliver(&events).await;
-        let conversation = Conversation::from(created);
+        let conversation = Conversation::from(
+            data::conversation::ConversationSummary::new_conversation(created),
+        );
         Ok(CreateConversationResponse::Created(Json(conversation)))
     }
 
@@ -131,7 +133,8 @@ impl ConversationApi {
         id: Path<Uuid>,
     ) -> Result<GetConversationResponse, Failure<ConversationErrors>> {
         let conversation =
-            data::conversation::get_conversation_for(&self.state.db, id.0, auth.0.user_id).await?;
+            data::conversation::get_conversation_summary(&self.state.db, id.0, auth.0.user_id)
+                .await?;
         Ok(GetConversationResponse::Ok(Json(conversation.into())))
     }
 

@@ -1,6 +1,7 @@
 //! The HTTP edge: one module per area. Handlers parse and validate, call one `data::` function, map
 //! the result to a response type and emit realtime events after commit; they hold no domain logic.
 
+pub mod block;
 pub mod conversation;
 pub mod docs;
 pub mod infra;
@@ -43,6 +44,7 @@ pub type Apis = (
     oauth::OAuthApi,
     session::SessionApi,
     user::UserApi,
+    block::BlockApi,
     conversation::ConversationApi,
     message::MessageApi,
     search::SearchApi,
@@ -68,6 +70,7 @@ pub fn openapi(state: &AppState) -> OpenApiService<Apis, ()> {
             oauth::OAuthApi::new(state.clone()),
             session::SessionApi::new(state.clone()),
             user::UserApi::new(state.clone()),
+            block::BlockApi::new(state.clone()),
             conversation::ConversationApi::new(state.clone()),
             message::MessageApi::new(state.clone()),
             search::SearchApi::new(state.clone()),

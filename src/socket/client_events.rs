@@ -154,7 +154,8 @@ async fn handle(socket: &SocketRef, state: &AppState, session: &SocketSession, e
     }
 }
 
-/// `typing(conversationId, isTyping)`: relayed to the other participant only.
+/// `typing(conversationId, isTyping)`: relayed to the other participant only, unless either
+/// blocks the other.
 async fn typing(
     socket: &SocketRef,
     state: &AppState,
@@ -173,6 +174,11 @@ async fn typing(
         return;
     };
     let other = crate::data::conversation::other_participant(&conversation, me);
+    // Not relayed between a blocked pair (contract §3); nor when that cannot be checked.
+    let blocked = crate::data::block::is_blocked_between(&state.db, me, other).await;
+    if blocked.unwrap_or(true) {
+        return;
+    }
     let event = ServerEvent::UserTyping {
         user_id: me,
         is_typing,

@@ -135,6 +135,17 @@ pub struct User {
     pub created_at: Timestamp,
 }
 
+/// One version of a message's content (§3, `GET /messages/:id/history`).
+#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+#[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+pub struct MessageVersion {
+    /// The content of this version.
+    pub content: String,
+    /// When it was first shown: the send time for the original, the edit's `editedAt` after.
+    pub created_at: Timestamp,
+}
+
 /// A 1:1 conversation (§1.2).
 #[derive(Debug, Clone, Object, Serialize, Deserialize)]
 #[oai(rename_all = "camelCase")]
@@ -150,6 +161,12 @@ pub struct Conversation {
     pub created_at: Timestamp,
     /// Time of the last message, or of creation.
     pub updated_at: Timestamp,
+    /// The newest message that is not deleted; `null` when there is none (§1.2).
+    #[oai(nullable)]
+    pub last_message: Option<Message>,
+    /// Messages from the other participant, not deleted, that the caller has not read (§1.2).
+    /// In `conversation_created` it is 0: a new conversation has no messages.
+    pub unread_count: u64,
 }
 
 /// Where a message is in its life (§1.2, §3): `sent` → `delivered` → `read`, or `deleted`.

@@ -76,7 +76,8 @@ error_codes! {
     InvalidContent = "INVALID_CONTENT", 400, Http,
         "message content is empty after trimming, over 2000 characters, or contains U+0000";
     InvalidQuery = "INVALID_QUERY", 400, Http, "the search query is blank or contains U+0000";
-    InvalidRequest = "INVALID_REQUEST", 400, Http, "the other user is the caller";
+    InvalidRequest = "INVALID_REQUEST", 400, Http,
+        "the other user is the caller (a conversation or a block with oneself)";
     InvalidCursor = "INVALID_CURSOR", 400, Http,
         "`since` is not a cursor of the caller's event stream";
     CursorExpired = "CURSOR_EXPIRED", 410, Both,
@@ -99,6 +100,8 @@ error_codes! {
     AccessDenied = "ACCESS_DENIED", 403, Http,
         "message search in a conversation the caller is not part of";
     Forbidden = "FORBIDDEN", 403, Http, "the caller is not a participant of the conversation";
+    Blocked = "BLOCKED", 403, Http,
+        "one of the two users blocks the other: no new conversation or message between them";
     OriginNotAllowed = "ORIGIN_NOT_ALLOWED", 403, Both,
         "a state-changing request or a handshake from an origin that is not allowed";
     ProviderDisabled = "PROVIDER_DISABLED", 404, Http, "this sign-in provider is not configured";

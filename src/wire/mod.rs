@@ -11,6 +11,6 @@ pub mod error_code;
 pub mod event;
 
 pub use cursor::Cursor;
-pub use dto::{Ack, Conversation, Message, MessageStatus, Timestamp, User};
+pub use dto::{Ack, Conversation, Message, MessageStatus, MessageVersion, Timestamp, User};
 pub use error_code::ErrorCode;
 pub use event::{ClientEvent, PresenceStatus, ServerEvent};

@@ -15,6 +15,8 @@ const TABLES: &[&str] = &[
     "sessions",
     "conversations",
     "messages",
+    "user_blocks",
+    "message_versions",
 ];
 
 async fn seq_scans(db: &DatabaseConnection) -> Vec<(String, i64)> {
@@ -80,6 +82,15 @@ async fn every_data_layer_query_is_served_by_an_index() {
     data::conversation::get_conversation_for(&db, c, a)
         .await
         .unwrap();
+    data::conversation::get_conversation_summary(&db, c, a)
+        .await
+        .unwrap();
+    data::conversation::list_peer_ids(&db, a).await.unwrap();
+    let carol = app.user("carol").await.id;
+    data::block::block_user(&db, a, carol).await.unwrap();
+    data::block::is_blocked_between(&db, carol, a).await.unwrap();
+    data::block::list_blocked(&db, a).await.unwrap();
+    data::block::unblock_user(&db, a, carol).await.unwrap();
     assert!(
         data::conversation::create_conversation(&db, b, a)
             .await
@@ -98,9 +109,10 @@ async fn every_data_layer_query_is_served_by_an_index() {
     let sent = data::message::create_message(&db, c, a, "indexed")
         .await
         .unwrap();
-    data::message::update_message_content(&db, sent.id, a, "still indexed")
+    data::edit::update_message_content(&db, sent.id, a, "still indexed")
         .await
         .unwrap();
+    data::edit::message_history(&db, sent.id, b).await.unwrap();
     data::message::mark_message_read(&db, sent.id, b)
         .await
         .unwrap();

@@ -10,10 +10,13 @@
 mod helpers;
 
 mod auth;
+mod blocking;
 mod conversation;
+mod conversation_summary;
 mod delivery;
 mod deploy;
 mod edge;
+mod edit_history;
 mod embedded_db;
 mod hardening;
 mod idempotency;

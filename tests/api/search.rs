@@ -279,3 +279,61 @@ async fn search_is_exact_whether_the_recent_windows_suffice_or_the_index_is_need
     let expected: Vec<Value> = zebras.iter().rev().cloned().collect();
     assert_eq!(ids(&found), expected);
 }
+
+#[tokio::test]
+async fn message_search_finds_words_in_every_script_in_both_search_phases() {
+    let app = TestApp::spawn().await;
+    let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+    let c = app.conversation(&alice, &bob).await;
+    let texts = [
+        "東京タワーに行った",
+        "我们明天去北京。",
+        "서울에 갑니다",
+        "Καλημέρα ΚΌΣΜΕ",
+        "Привет, мир",
+        "Crème BRÛLÉE à l'école",
+        "Tokyo は 東京",
+        "京東 is not Tokyo's name",
+    ];
+    for text in texts {
+        app.send(&bob, &c, text).await;
+    }
+    let cases: [(&str, &[&str]); 9] = [
+        ("東京", &["東京タワーに行った", "Tokyo は 東京"]),
+        ("タワー", &["東京タワーに行った"]),
+        ("北京", &["我们明天去北京。"]),
+        ("서울", &["서울에 갑니다"]),
+        ("κόσμε", &["Καλημέρα ΚΌΣΜΕ"]),
+        ("ПРИВЕТ", &["Привет, мир"]),
+        ("brûlée", &["Crème BRÛLÉE à l'école"]),
+        ("tokyo 東京", &["Tokyo は 東京"]),
+        ("東京に", &[]),
+    ];
+    let check = |phase: &'static str| {
+        let (app, alice) = (&app, &alice);
+        async move {
+            for (query, expected) in cases {
+                let path = format!("/search/messages?query={}", urlencoding::encode(query));
+                let (status, found) = app.json(alice, Method::GET, &path, None).await;
+                assert_eq!(status, 200, "{found}");
+                let mut got: Vec<&str> = found
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|m| m["content"].as_str().unwrap())
+                    .collect();
+                got.sort_unstable();
+                let mut want = expected.to_vec();
+                want.sort_unstable();
+                assert_eq!(got, want, "{phase}: {query}");
+            }
+        }
+    };
+    check("the newest messages").await;
+    // Past 50 conversations the search goes straight to the full-text index.
+    for i in 0..51 {
+        let other = app.user(&format!("u{i}")).await;
+        app.conversation(&alice, &other).await;
+    }
+    check("the full-text index").await;
+}

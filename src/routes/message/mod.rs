@@ -1,4 +1,4 @@
-//! Messages: history pages, send, edit, soft delete, read marks.
+//! Messages: history pages, send, edit (and edit history), soft delete, read and delivery marks.
 
 use poem_openapi::{
     ApiResponse, Object, OpenApi,
@@ -17,13 +17,14 @@ use super::{Tag, page, param};
 use crate::{
     data::{
         self,
-        message::{DeleteOutcome, EditOutcome, ReadOutcome},
+        edit::EditOutcome,
+        message::{DeleteOutcome, ReadOutcome},
         message_writer::SendOutcome,
     },
     error::{ApiError, Failure},
     session::auth::Auth,
     state::AppState,
-    wire::{Ack, ErrorCode, Message, Timestamp},
+    wire::{Ack, ErrorCode, Message, MessageVersion, Timestamp},
 };
 
 /// What an edit returns.
@@ -68,7 +69,7 @@ crate::error_set!(
 
 crate::error_set!(
     /// Errors of `POST /conversations/:id/messages`.
-    SendErrors: AUTHENTICATED, JSON_BODY, [ErrorCode::InvalidContent, ErrorCode::Forbidden, ErrorCode::ConversationNotFound, ErrorCode::IdempotencyConflict]);
+    SendErrors: AUTHENTICATED, JSON_BODY, [ErrorCode::InvalidContent, ErrorCode::Forbidden, ErrorCode::ConversationNotFound, ErrorCode::IdempotencyConflict, ErrorCode::Blocked]);
 
 crate::error_set!(
     /// Errors of `PATCH /messages/:id`.
@@ -304,6 +305,44 @@ impl MessageApi {
         };
         Ok(AckResponse::Ok(Json(Ack::new(text))))
     }
+
+    /// Get a message's edit history
+    ///
+    /// Participants only. The original content first (`createdAt` = when it was sent), then each
+    /// edit (`createdAt` = that edit's `editedAt`); the last entry is the current content. A
+    /// deleted message has no history (`404`).
+    #[oai(
+        path = "/messages/:id/history",
+        method = "get",
+        operation_id = "getMessageHistory"
+    )]
+    async fn message_history(
+        &self,
+        auth: Auth,
+        /// The message.
+        id: Path<Uuid>,
+    ) -> Result<HistoryResponse, Failure<MessageErrors>> {
+        let versions = data::edit::message_history(&self.state.db, id.0, auth.0.user_id)
+            .await
+            .map_err(not_found_as_message)?;
+        Ok(HistoryResponse::Ok(Json(
+            versions
+                .into_iter()
+                .map(|v| MessageVersion {
+                    content: v.content,
+                    created_at: v.created_at.into(),
+                })
+                .collect(),
+        )))
+    }
+}
+
+/// `200 MessageVersion[]`.
+#[derive(ApiResponse)]
+pub enum HistoryResponse {
+    /// Every version, the original first; the last one is the current content.
+    #[oai(status = 200)]
+    Ok(Json<Vec<MessageVersion>>),
 }
 
 /// On message routes every refusal about the conversation is `MESSAGE_NOT_FOUND` (no leak).
