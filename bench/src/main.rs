@@ -5,13 +5,14 @@
 //! over real HTTP and WebSocket (a small Engine.IO v4 client over tokio-tungstenite).
 //!
 //! Scenarios: `deliver` (open-loop sends, delivery latency), `max` (steps the rate up until delivery
-//! p99 passes 100 ms), `idle` (held connections, server memory each), `history` and `search`
-//! (page reads and full-text search over a seeded 1,000,000-row table). Each run prints a table and
+//! p99 passes 100 ms), `idle` (held connections, server memory each), `history`, `search` and
+//! `conversations` (page reads, full-text search and the conversation list over seeded tables). Each run prints a table and
 //! one JSON line, with the server's and the generator's own CPU, so a figure never measures the
 //! generator.
 
 mod engineio;
 mod proc_stats;
+mod reads;
 mod scenarios;
 mod setup;
 mod stats;
@@ -25,7 +26,9 @@ scenarios:
   max      --pairs P --duration D            step the rate up until delivery p99 > 100 ms
   idle     --connections N                   hold N authenticated websocket connections
   history  --requests N --concurrency C      newest-50 page reads of a 100,000-message conversation
-  search   --requests N --concurrency C      full-text searches over 1,000,000 messages
+  search   --requests N --concurrency C      full-text searches over 1,000,000 messages (10 % CJK)
+  conversations --requests N --concurrency C the conversation list (100 conversations x 1,000
+                                             messages; last message and unread count each)
   smoke                                      a few seconds of deliver at a small rate
 
 The server must run with the same configuration (DATA_DIR or DATABASE_URL, secrets).";

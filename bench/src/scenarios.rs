@@ -10,7 +10,6 @@ use std::{
 };
 
 use anyhow::{Context, bail};
-use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use tokio::sync::{Mutex, Semaphore};
 
@@ -24,9 +23,9 @@ use crate::{
 /// A message not delivered within this long counts as lost.
 const LOSS_DEADLINE: Duration = Duration::from_secs(5);
 
-struct Options {
+pub(crate) struct Options {
     url: String,
-    scenario: String,
+    pub(crate) scenario: String,
     values: BTreeMap<String, String>,
 }
 
@@ -59,7 +58,7 @@ impl Options {
         })
     }
 
-    fn num(&self, name: &str, default: u64) -> anyhow::Result<u64> {
+    pub(crate) fn num(&self, name: &str, default: u64) -> anyhow::Result<u64> {
         match self.values.get(name) {
             Some(v) => v
                 .parse()
@@ -69,10 +68,10 @@ impl Options {
     }
 }
 
-struct Context0 {
-    url: String,
-    http: reqwest::Client,
-    server_pid: Option<u32>,
+pub(crate) struct Context0 {
+    pub(crate) url: String,
+    pub(crate) http: reqwest::Client,
+    pub(crate) server_pid: Option<u32>,
 }
 
 /// Runs the scenario named in `args`; `Ok(false)` when it completed but failed its check.
@@ -113,13 +112,13 @@ pub async fn run(args: Vec<String>) -> anyhow::Result<bool> {
         }
         "max" => max(&ctx, &setup, &options).await,
         "idle" => idle(&ctx, &setup, options.num("connections", 1000)? as usize).await,
-        "history" | "search" => reads(&ctx, &setup, &options).await,
+        "history" | "search" | "conversations" => crate::reads::run(&ctx, &setup, &options).await,
         other => bail!("unknown scenario {other}"),
     }
 }
 
 /// Prints the table and the JSON line; returns whether the run passed its checks.
-fn print(name: &str, report: Value) -> bool {
+pub(crate) fn print(name: &str, report: Value) -> bool {
     eprintln!("── {name} ──");
     if let Value::Object(fields) = &report {
         for (key, value) in fields {
@@ -347,78 +346,4 @@ async fn idle(ctx: &Context0, setup: &Setup, n: usize) -> anyhow::Result<bool> {
         "passed": connected == n,
     });
     Ok(print("idle", report))
-}
-
-async fn reads(ctx: &Context0, setup: &Setup, options: &Options) -> anyhow::Result<bool> {
-    let conversations = options.num("conversations", 10)? as usize;
-    let per = options.num("per-conversation", 100_000)? as usize;
-    let (owner, ids) = setup.seeded_history(conversations, per).await?;
-    let first = *ids.first().context("no seeded conversation")?;
-    let requests = options.num("requests", 2000)?;
-    let concurrency = options.num("concurrency", 8)?;
-    let search = options.scenario == "search";
-    let queries = ["w042", "running", "meeting w007", "w123 w199"];
-    let latency = Arc::new(Mutex::new(Samples::default()));
-    let failures = Arc::new(AtomicU64::new(0));
-    let next = Arc::new(AtomicU64::new(0));
-    let server_cpu = ctx.server_pid.map(CpuMeter::start);
-    let started = Instant::now();
-    let mut workers = vec![];
-    for _ in 0..concurrency {
-        let (http, url, token) = (ctx.http.clone(), ctx.url.clone(), owner.token.clone());
-        let (latency, failures, next) = (latency.clone(), failures.clone(), next.clone());
-        workers.push(tokio::spawn(async move {
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= requests {
-                    break;
-                }
-                let path = if search {
-                    format!(
-                        "/search/messages?query={}&limit=20",
-                        queries[i as usize % queries.len()]
-                    )
-                } else {
-                    format!("/conversations/{first}/messages?limit=50")
-                };
-                let at = Instant::now();
-                let ok = http
-                    .get(format!("{url}{path}"))
-                    .bearer_auth(&token)
-                    .send()
-                    .await
-                    .is_ok_and(|r| r.status().is_success());
-                latency.lock().await.push(at.elapsed());
-                if !ok {
-                    failures.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-        }));
-    }
-    for w in workers {
-        let _ = w.await;
-    }
-    let elapsed = started.elapsed();
-    let rows = setup
-        .db
-        .query_one_raw(sea_orm::Statement::from_string(
-            sea_orm::DbBackend::Postgres,
-            "SELECT count(*) AS n FROM messages",
-        ))
-        .await?
-        .map(|r| r.try_get::<i64>("", "n"))
-        .transpose()?;
-    let failures = failures.load(Ordering::Relaxed);
-    let report = json!({
-        "table_rows": rows,
-        "conversation_rows": per,
-        "requests": requests,
-        "concurrency": concurrency,
-        "rps": round(requests as f64 / elapsed.as_secs_f64()),
-        "latency": latency.lock().await.summary(),
-        "failures": failures,
-        "server_cpu_pct": server_cpu.map(|m| round(m.percent())),
-        "passed": failures == 0,
-    });
-    Ok(print(&options.scenario, report))
 }

@@ -106,7 +106,8 @@ impl Setup {
         conversations: usize,
         per_conversation: usize,
     ) -> anyhow::Result<(BenchUser, Vec<Uuid>)> {
-        let owner_name = format!("bench_history_{conversations}x{per_conversation}");
+        // v2: 10 % CJK messages, older messages read (earlier seeds lack both).
+        let owner_name = format!("bench_history_v2_{conversations}x{per_conversation}");
         let existing = self
             .db
             .query_one_raw(Statement::from_sql_and_values(
@@ -185,14 +186,26 @@ impl Setup {
 }
 
 /// Messages of eight words drawn from 200 (`w000`…`w199`, plus a few real words so search has
-/// something to stem), alternating senders, one millisecond apart.
+/// something to stem), alternating senders, one millisecond apart; every tenth message is a
+/// Japanese or Chinese sentence of three words from 25 (written without spaces). All but the
+/// newest 20 of a conversation are read, as in a chat people use.
 const SEED_SQL: &str = r#"
 INSERT INTO messages (id, conversation_id, sender_id, content, status, created_at)
 SELECT gen_random_uuid(), $1,
        CASE WHEN n % 2 = 0 THEN $2::uuid ELSE $3::uuid END,
-       (SELECT string_agg(CASE WHEN r < 0.02 THEN 'running' WHEN r < 0.03 THEN 'meeting'
-                               ELSE 'w' || lpad((floor(r * 200))::int::text, 3, '0') END, ' ')
-          FROM (SELECT random() + n * 0 AS r FROM generate_series(1, 8)) words),
-       'sent', now() - make_interval(secs => ($4 - n) / 1000.0)
+       CASE WHEN n % 10 = 0 THEN
+           (SELECT string_agg((ARRAY['東京','大阪','会議','明日','今日','電話','予定','資料','確認',
+                                     'お願いします','ありがとう','天気','駅','北京','上海','我们',
+                                     '朋友','时间','工作','问题','ミーティング','プロジェクト',
+                                     'コーヒー','ランチ','メール'])[1 + floor(r * 25)::int], '')
+              || '。'
+              FROM (SELECT random() + n * 0 AS r FROM generate_series(1, 3)) words)
+       ELSE
+           (SELECT string_agg(CASE WHEN r < 0.02 THEN 'running' WHEN r < 0.03 THEN 'meeting'
+                                   ELSE 'w' || lpad((floor(r * 200))::int::text, 3, '0') END, ' ')
+              FROM (SELECT random() + n * 0 AS r FROM generate_series(1, 8)) words)
+       END,
+       CASE WHEN n > $4 - 20 THEN 'sent' ELSE 'read' END,
+       now() - make_interval(secs => ($4 - n) / 1000.0)
 FROM generate_series(1, $4) AS n
 "#;

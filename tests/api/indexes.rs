@@ -88,7 +88,9 @@ async fn every_data_layer_query_is_served_by_an_index() {
     data::conversation::list_peer_ids(&db, a).await.unwrap();
     let carol = app.user("carol").await.id;
     data::block::block_user(&db, a, carol).await.unwrap();
-    data::block::is_blocked_between(&db, carol, a).await.unwrap();
+    data::block::is_blocked_between(&db, carol, a)
+        .await
+        .unwrap();
     data::block::list_blocked(&db, a).await.unwrap();
     data::block::unblock_user(&db, a, carol).await.unwrap();
     assert!(
