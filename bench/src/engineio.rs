@@ -13,6 +13,11 @@ pub type Ws =
 
 /// Opens a socket and authenticates it with `token`.
 pub async fn connect(base: &str, token: &str) -> anyhow::Result<Ws> {
+    connect_with(base, serde_json::json!({ "token": token })).await
+}
+
+/// Opens a socket with this handshake `auth` payload (`{token, since}`, contract §5, §6.1).
+pub async fn connect_with(base: &str, auth: Value) -> anyhow::Result<Ws> {
     let url = format!(
         "{}/socket.io/?EIO=4&transport=websocket",
         base.replacen("http", "ws", 1)
@@ -24,11 +29,7 @@ pub async fn connect(base: &str, token: &str) -> anyhow::Result<Ws> {
     if !open.starts_with('0') {
         bail!("unexpected open packet {open}");
     }
-    ws.send(Message::text(format!(
-        "40{}",
-        serde_json::json!({ "token": token })
-    )))
-    .await?;
+    ws.send(Message::text(format!("40{auth}"))).await?;
     loop {
         let packet = next_text(&mut ws).await?;
         if packet.starts_with("40") {

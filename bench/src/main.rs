@@ -13,6 +13,7 @@
 mod engineio;
 mod proc_stats;
 mod reads;
+mod replay;
 mod scenarios;
 mod setup;
 mod stats;
@@ -29,6 +30,8 @@ scenarios:
   search   --requests N --concurrency C      full-text searches over 1,000,000 messages (10 % CJK)
   conversations --requests N --concurrency C the conversation list (100 conversations x 1,000
                                              messages; last message and unread count each)
+  replay   --missed M --rounds R --requests N  reconnect with a cursor M events back (R times), and
+                                             N /sync pages of 100, over a 10,000,000-row event store
   smoke                                      a few seconds of deliver at a small rate
 
 The server must run with the same configuration (DATA_DIR or DATABASE_URL, secrets).";

@@ -113,6 +113,7 @@ pub async fn run(args: Vec<String>) -> anyhow::Result<bool> {
         "max" => max(&ctx, &setup, &options).await,
         "idle" => idle(&ctx, &setup, options.num("connections", 1000)? as usize).await,
         "history" | "search" | "conversations" => crate::reads::run(&ctx, &setup, &options).await,
+        "replay" => crate::replay::run(&ctx, &setup, &options).await,
         other => bail!("unknown scenario {other}"),
     }
 }
