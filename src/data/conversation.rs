@@ -108,7 +108,9 @@ SELECT c.*,
           AND u.status IN ($2, $3)) AS unread_count
 FROM conversations c
 LEFT JOIN LATERAL (
-    SELECT * FROM messages m
+    SELECT m.id, m.conversation_id, m.sender_id, m.content, m.status, m.created_at, m.edited_at,
+           m.client_message_id
+    FROM messages m
     WHERE m.conversation_id = c.id AND m.status <> $4
     ORDER BY m.created_at DESC, m.id DESC
     LIMIT 1

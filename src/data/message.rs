@@ -11,6 +11,11 @@ use uuid::Uuid;
 
 use super::{DataError, Page, conversation::get_conversation_for};
 
+/// The columns of [`message::Model`], for SQL written by hand: `*` would also carry
+/// `search_vector` (the stored full-text document, read only by search) to the server.
+pub(super) const COLUMNS: &str =
+    "id, conversation_id, sender_id, content, status, created_at, edited_at, client_message_id";
+
 /// The message `sender` sent with idempotency key `client_message_id`, if any, and whether
 /// `content` is what that send carried (contract §6.2).
 pub async fn find_message_by_client_id<C: ConnectionTrait>(
@@ -28,7 +33,9 @@ pub async fn find_message_by_client_id<C: ConnectionTrait>(
     }
     let earlier = Earlier::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        r#"SELECT m.*, c.p1_id, c.p2_id, (m.sent_content_md5 = md5($3)) AS same_content
+        r#"SELECT m.id, m.conversation_id, m.sender_id, m.content, m.status, m.created_at,
+                  m.edited_at, m.client_message_id, c.p1_id, c.p2_id,
+                  (m.sent_content_md5 = md5($3)) AS same_content
            FROM messages m JOIN conversations c ON c.id = m.conversation_id
            WHERE m.sender_id = $1 AND m.client_message_id = $2"#,
         [sender.into(), client_message_id.into(), content.into()],
@@ -134,7 +141,8 @@ pub async fn find_message_in_conversation<C: ConnectionTrait>(
     Ok(
         MessageInConversation::find_by_statement(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            r#"SELECT m.*, c.p1_id, c.p2_id
+            r#"SELECT m.id, m.conversation_id, m.sender_id, m.content, m.status, m.created_at,
+                  m.edited_at, m.client_message_id, c.p1_id, c.p2_id
            FROM messages m JOIN conversations c ON c.id = m.conversation_id
            WHERE m.id = $1"#,
             [id.into()],
@@ -182,7 +190,7 @@ pub async fn list_messages<C: ConnectionTrait>(
     values.push(i64::try_from(page.limit).unwrap_or(100).into());
     values.push(i64::try_from(page.offset()).unwrap_or(i64::MAX).into());
     let sql = format!(
-        "SELECT * FROM messages
+        "SELECT {COLUMNS} FROM messages
          WHERE conversation_id = $1 AND status <> '{deleted}' {condition}
          ORDER BY created_at {order}, id {order}
          LIMIT ${} OFFSET ${}",
@@ -220,7 +228,7 @@ pub async fn create_message<C: ConnectionTrait>(
            ), message AS (
                INSERT INTO messages (id, conversation_id, sender_id, content, status, created_at)
                SELECT $1, $2, $3, $5, $6, $4 FROM conversation
-               RETURNING *
+               RETURNING {COLUMNS}
            )
            SELECT message.*, conversation.p1_id, conversation.p2_id
            FROM message, conversation"#,

@@ -134,7 +134,7 @@ async fn search_recent<C: ConnectionTrait>(
            ), hits AS (
                SELECT n.id, n.created_at FROM newest n JOIN messages m ON m.id = n.id
                WHERE m.status <> $7
-                 AND confab_search_document(m.content) @@ confab_search_query($2, $8)
+                 AND m.search_vector @@ confab_search_query($2, $8)
                ORDER BY n.created_at DESC, n.id DESC
                LIMIT $5
            )
@@ -182,7 +182,7 @@ async fn search_full_index<C: ConnectionTrait>(
         DbBackend::Postgres,
         r#"WITH hits AS MATERIALIZED (
                SELECT id, conversation_id, created_at FROM messages
-               WHERE confab_search_document(content) @@ confab_search_query($2, $6)
+               WHERE search_vector @@ confab_search_query($2, $6)
                  AND status <> $5
            )
            SELECT h.id FROM hits h JOIN conversations c ON c.id = h.conversation_id
