@@ -11,6 +11,9 @@ use super::{DataError, conversation::get_conversation_for};
 /// Newest messages of the caller that the first phase of a search checks.
 const SEARCH_WINDOW: i64 = 500;
 
+/// The most newest messages the first phase checks when it looks a second time.
+const SEARCH_WINDOW_MAX: i64 = 10_000;
+
 /// Conversations above which the first phase is skipped (its cost grows with their number).
 const SEARCH_WINDOW_MAX_CONVERSATIONS: i64 = 50;
 
@@ -20,7 +23,11 @@ const SEARCH_WINDOW_MAX_CONVERSATIONS: i64 = 50;
 /// Sorting full-text matches by time means reading every match, which is slow for common words
 /// (a word in 4 % of 1,000,000 messages is 40,000 rows). So the search runs in two phases:
 /// 1. The caller's newest [`SEARCH_WINDOW`] messages (merged from each conversation's index) are
-///    checked. If `limit` of them match, nothing older can rank higher: the answer is exact.
+///    checked. If `limit` of them match, nothing older can rank higher: the answer is exact. If
+///    some matched but fewer than `limit`, their density predicts how many newest messages hold
+///    `limit` matches: that many (twice over, at most [`SEARCH_WINDOW_MAX`]) are checked once more.
+///    A word in 1 % of the messages is found this way in a few milliseconds; collecting its
+///    10,000 matches from the index took 130 ms.
 /// 2. Otherwise (rare words, many conversations) the matches come from the GIN index, collected
 ///    first (a materialised CTE) and then narrowed to the caller's conversations. Left to itself
 ///    the planner intersects the full-text bitmap with the per-conversation index, which reads
@@ -37,9 +44,17 @@ pub async fn search_messages<C: ConnectionTrait>(
     }
     let limit = i64::try_from(limit).unwrap_or(100);
     let query = SearchTerms::parse(query);
-    let ids = match search_recent(db, caller, &query, conversation_id, limit).await? {
-        Some(ids) => ids,
-        None => search_full_index(db, caller, &query, conversation_id, limit).await?,
+    let first = search_recent(db, caller, &query, conversation_id, limit, SEARCH_WINDOW).await?;
+    let recent = match first {
+        Recent::Matched(found) if found > 0 => {
+            let window = (SEARCH_WINDOW * limit * 2 / found).min(SEARCH_WINDOW_MAX);
+            search_recent(db, caller, &query, conversation_id, limit, window).await?
+        }
+        other => other,
+    };
+    let ids = match recent {
+        Recent::Exact(ids) => ids,
+        _ => search_full_index(db, caller, &query, conversation_id, limit).await?,
     };
     let mut rows = message::Entity::find()
         .filter(message::Column::Id.is_in(ids))
@@ -98,22 +113,33 @@ fn is_unspaced_script(c: char) -> bool {
         | '\u{ff66}'..='\u{ff9f}')
 }
 
-/// Phase 1: the ids of the newest `limit` matches, if the caller's newest messages prove them
-/// exact (`limit` matches among them, or no older messages at all).
+/// What the first phase found among the caller's newest messages.
+enum Recent {
+    /// The newest `limit` matches, proven exact.
+    Exact(Vec<Uuid>),
+    /// Fewer than `limit` matched (this many) and older messages exist.
+    Matched(i64),
+    /// Not tried: too many conversations.
+    Skipped,
+}
+
+/// Phase 1: checks the caller's newest `window` messages; the ids of the newest `limit` matches
+/// if that proves them exact (`limit` matches among them, or no older messages at all).
 async fn search_recent<C: ConnectionTrait>(
     db: &C,
     caller: Uuid,
     query: &SearchTerms,
     conversation_id: Option<Uuid>,
     limit: i64,
-) -> Result<Option<Vec<Uuid>>, DataError> {
+    window: i64,
+) -> Result<Recent, DataError> {
     #[derive(FromQueryResult)]
-    struct Recent {
+    struct Window {
         conversations: i64,
         scanned: i64,
         ids: Option<Vec<Uuid>>,
     }
-    let recent = Recent::find_by_statement(Statement::from_sql_and_values(
+    let recent = Window::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
         r#"WITH convs AS (
                SELECT id FROM conversations WHERE p1_id = $1 AND ($3::uuid IS NULL OR id = $3)
@@ -145,7 +171,7 @@ async fn search_recent<C: ConnectionTrait>(
             caller.into(),
             query.words.clone().into(),
             conversation_id.into(),
-            SEARCH_WINDOW.into(),
+            window.into(),
             limit.into(),
             SEARCH_WINDOW_MAX_CONVERSATIONS.into(),
             Status::Deleted.into(),
@@ -155,15 +181,18 @@ async fn search_recent<C: ConnectionTrait>(
     .one(db)
     .await?;
     let Some(recent) = recent else {
-        return Ok(None);
+        return Ok(Recent::Skipped);
     };
     if recent.conversations > SEARCH_WINDOW_MAX_CONVERSATIONS {
-        return Ok(None);
+        return Ok(Recent::Skipped);
     }
     let ids = recent.ids.unwrap_or_default();
     // Exact when enough matched, or when the window held every message there is.
-    let exact = ids.len() as i64 == limit || recent.scanned < SEARCH_WINDOW;
-    Ok(exact.then_some(ids))
+    Ok(if ids.len() as i64 == limit || recent.scanned < window {
+        Recent::Exact(ids)
+    } else {
+        Recent::Matched(ids.len() as i64)
+    })
 }
 
 /// Phase 2: the ids of the newest `limit` matches from the full-text index.

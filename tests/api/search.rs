@@ -337,3 +337,59 @@ async fn message_search_finds_words_in_every_script_in_both_search_phases() {
     }
     check("the full-text index").await;
 }
+
+#[tokio::test]
+async fn a_word_too_sparse_for_the_first_window_is_found_exactly_in_a_wider_one() {
+    let app = TestApp::spawn_with(&[
+        ("RATE_LIMIT_USER_PER_MINUTE", "1000000"),
+        ("RATE_LIMIT_USER_BURST", "100000"),
+    ])
+    .await;
+    let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+    let c = app.conversation(&alice, &bob).await;
+    // 620 messages: "quince" in the five oldest (sent one by one, so their order is known) and
+    // in two of the newest 500 (messages 300 and 600; the rest go twenty at a time).
+    let mut quinces = vec![];
+    for i in 0..5 {
+        quinces.push(app.send(&alice, &c, &format!("quince {i}")).await["id"].clone());
+    }
+    for batch in 0..31 {
+        let sends = (0..20).map(|j| {
+            let i = batch * 20 + j;
+            let word = if i == 300 || i == 600 {
+                "quince"
+            } else {
+                "filler"
+            };
+            let (app, alice, c) = (&app, &alice, &c);
+            async move {
+                (
+                    i,
+                    app.send(alice, c, &format!("{word} {i}")).await["id"].clone(),
+                )
+            }
+        });
+        for (i, id) in futures_util::future::join_all(sends).await {
+            if i == 300 || i == 600 {
+                quinces.push(id);
+            }
+        }
+    }
+    let (status, found) = app
+        .json(
+            &alice,
+            Method::GET,
+            "/search/messages?query=quince&limit=5",
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let got: Vec<Value> = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].clone())
+        .collect();
+    let want: Vec<Value> = quinces.iter().rev().take(5).cloned().collect();
+    assert_eq!(got, want, "the newest five, in order");
+}
