@@ -27,6 +27,9 @@ use crate::state::AppState;
 /// Largest Engine.IO packet accepted (the original's `maxPayload`).
 const MAX_PAYLOAD: u64 = 1_000_000;
 
+/// Packets a socket's outgoing buffer holds (see [`build`]).
+const SEND_BUFFER_PACKETS: usize = 2048;
+
 /// How often every socket's session is checked again (expiry, revocation on another instance).
 const SESSION_SWEEP_INTERVAL: Duration = Duration::from_secs(10);
 
@@ -37,6 +40,10 @@ pub fn build() -> (SocketIoService<NotFoundService>, SocketIo) {
         .ping_interval(Duration::from_secs(25))
         .ping_timeout(Duration::from_secs(20))
         .max_payload(MAX_PAYLOAD)
+        // Packets a socket may have waiting to be written. socketioxide fails an emit into a full
+        // buffer (default 128) rather than waiting; a replay (`socket::stream`, up to 500 events
+        // per read) must fit. The buffer grows only as it fills, so idle sockets do not pay.
+        .max_buffer_size(SEND_BUFFER_PACKETS)
         // socketioxide's default is 64 MiB; nothing we accept is larger than one payload.
         .ws_max_message_size(MAX_PAYLOAD as usize)
         .ws_max_frame_size(MAX_PAYLOAD as usize)

@@ -8,11 +8,11 @@
 //! released: live events wait on the socket's lock meanwhile. Sequence numbers are gapless and
 //! assigned in commit order (`data::event`), so a read of the store always finds what is missing.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use serde::{Serialize, Serializer, ser::SerializeTuple};
 use serde_json::Value;
-use socketioxide::extract::SocketRef;
+use socketioxide::{SendError, SocketError, extract::SocketRef};
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
@@ -50,7 +50,47 @@ impl Serialize for WithCursor<'_> {
     }
 }
 
-fn emit(socket: &SocketRef, rt: &Realtime, event: &StoredEvent) {
+/// How a durable event waits for room in a socket's outgoing buffer (socketioxide's
+/// `max_buffer_size` packets; emitting into a full buffer fails instead of waiting).
+#[derive(Clone, Copy)]
+enum WhenFull {
+    /// A replay is a burst this server makes: wait for the client to drain it, up to
+    /// [`REPLAY_DRAIN_WAIT`].
+    Wait,
+    /// A live event must not hold up the request that caused it: a socket that has a whole
+    /// buffer of events unread is too slow to follow live.
+    Disconnect,
+}
+
+/// How long a replay waits for a socket to read its buffer before giving up on the socket.
+const REPLAY_DRAIN_WAIT: Duration = Duration::from_secs(10);
+
+/// Emits `event` to `socket`; `false` when it could not be sent. An event is never dropped
+/// silently: a socket that cannot take it is disconnected, and the client, reconnecting with the
+/// last cursor it saw, gets it by replay (contract §6.1).
+async fn emit(socket: &SocketRef, rt: &Realtime, event: &StoredEvent, when_full: WhenFull) -> bool {
+    let deadline = tokio::time::Instant::now() + REPLAY_DRAIN_WAIT;
+    loop {
+        match try_emit(socket, rt, event) {
+            Ok(()) => return true,
+            Err(SendError::Socket(SocketError::InternalChannelFull)) => {
+                if matches!(when_full, WhenFull::Wait) && tokio::time::Instant::now() < deadline {
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                    continue;
+                }
+                tracing::warn!(socket.id = %socket.id, "socket too slow for its events; disconnected (it resumes from its cursor)");
+                let _ = socket.clone().disconnect();
+                return false;
+            }
+            Err(e) => {
+                tracing::debug!(socket.id = %socket.id, error = %e, "could not emit a durable event");
+                return false;
+            }
+        }
+    }
+}
+
+fn try_emit(socket: &SocketRef, rt: &Realtime, event: &StoredEvent) -> Result<(), SendError> {
     let args = WithCursor {
         args: &event.args,
         cursor: CursorArg {
@@ -58,30 +98,22 @@ fn emit(socket: &SocketRef, rt: &Realtime, event: &StoredEvent) {
         },
     };
     let Some(message) = event.acknowledgeable_message() else {
-        if let Err(e) = socket.emit(event.name.as_str(), &args) {
-            tracing::debug!(socket.id = %socket.id, error = %e, "could not emit a durable event");
-        }
-        return;
+        return socket.emit(event.name.as_str(), &args);
     };
-    match socket.emit_with_ack::<_, Value>(event.name.as_str(), &args) {
-        Ok(ack) => {
-            let (receipts, recipient) = (rt.receipts().clone(), event.user_id);
-            // A client that never acknowledges is unaffected: the wait ends at the ack timeout.
-            tokio::spawn(async move {
-                // Any answer counts, whatever it carries (socket.io-client's `cb()` sends none,
-                // which does not decode as a value).
-                match ack.await {
-                    Ok(_) | Err(socketioxide::AckError::Decode(_)) => {
-                        receipts.record(recipient, message).await;
-                    }
-                    Err(_) => {}
-                }
-            });
+    let ack = socket.emit_with_ack::<_, Value>(event.name.as_str(), &args)?;
+    let (receipts, recipient) = (rt.receipts().clone(), event.user_id);
+    // A client that never acknowledges is unaffected: the wait ends at the ack timeout.
+    tokio::spawn(async move {
+        // Any answer counts, whatever it carries (socket.io-client's `cb()` sends none, which
+        // does not decode as a value).
+        match ack.await {
+            Ok(_) | Err(socketioxide::AckError::Decode(_)) => {
+                receipts.record(recipient, message).await;
+            }
+            Err(_) => {}
         }
-        Err(e) => {
-            tracing::debug!(socket.id = %socket.id, error = %e, "could not emit a durable event")
-        }
-    }
+    });
+    Ok(())
 }
 
 impl SocketStream {
@@ -115,7 +147,7 @@ impl SocketStream {
             return;
         };
         *next = Some(cursor.seq + 1);
-        if let Err(e) = fill(socket, rt, user, &mut next, u64::MAX).await {
+        if let Err(e) = fill(socket, rt, user, &mut next, u64::MAX, WhenFull::Wait).await {
             tracing::warn!(user.id = %user, error = %e, "replay interrupted");
         }
     }
@@ -131,7 +163,15 @@ impl SocketStream {
             return;
         }
         if event.seq > expected {
-            if let Err(e) = fill(socket, rt, event.user_id, &mut next, event.seq - 1).await {
+            let filled = fill(
+                socket,
+                rt,
+                event.user_id,
+                &mut next,
+                event.seq - 1,
+                WhenFull::Disconnect,
+            );
+            if let Err(e) = filled.await {
                 // Left for a later event's fill: the store still has it.
                 tracing::warn!(user.id = %event.user_id, error = %e, "could not fill an event gap");
                 return;
@@ -140,18 +180,21 @@ impl SocketStream {
                 return;
             }
         }
-        emit(socket, rt, event);
-        *next = Some(event.seq + 1);
+        if emit(socket, rt, event, WhenFull::Disconnect).await {
+            *next = Some(event.seq + 1);
+        }
     }
 }
 
-/// Emits the stored events from `*next` up to `until` (inclusive), advancing `*next`.
+/// Emits the stored events from `*next` up to `until` (inclusive), advancing `*next` past each
+/// one sent; stops at the first that could not be sent.
 async fn fill(
     socket: &SocketRef,
     rt: &Realtime,
     user: Uuid,
     next: &mut Option<u64>,
     until: u64,
+    when_full: WhenFull,
 ) -> Result<(), DataError> {
     loop {
         let from = next.unwrap_or(1);
@@ -163,7 +206,9 @@ async fn fill(
         let done = (events.len() as u64) < batch;
         for event in &events {
             if Some(event.seq) == *next {
-                emit(socket, rt, event);
+                if !emit(socket, rt, event, when_full).await {
+                    return Ok(());
+                }
                 *next = Some(event.seq + 1);
             }
         }

@@ -27,6 +27,7 @@ mod oauth_state;
 mod openapi;
 mod realtime;
 mod refresh;
+mod replay_backlog;
 mod search;
 mod slow_clients;
 mod socket;
