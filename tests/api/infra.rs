@@ -175,11 +175,15 @@ async fn metrics_count_requests_by_route_and_status() {
     let app = TestApp::spawn().await;
     app.get("/health").await;
     app.get("/nowhere").await;
+    app.get(&format!("/conversations/{}", uuid::Uuid::now_v7()))
+        .await;
     let text = app.get("/metrics").await.text().await.unwrap();
     assert!(
-        text.contains(r#"confab_http_requests_total{method="GET",route="health",status="200"} 1"#)
+        text.contains(r#"confab_http_requests_total{method="GET",route="/health",status="200"} 1"#)
     );
     assert!(text.contains(r#"route="unmatched",status="404"} 1"#));
+    // Every label is a route template, the refused requests' too: one style, bounded series.
+    assert!(text.contains(r#"route="/conversations/{id}",status="401"} 1"#));
     assert!(text.contains("confab_http_request_duration_seconds_bucket"));
     assert!(text.contains("confab_socket_connections"));
     assert!(text.contains("confab_db_pool_max 5"));
