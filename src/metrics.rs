@@ -1,6 +1,6 @@
 //! Prometheus metrics: HTTP requests by route and status, open sockets, the database pool.
 //!
-//! The route label is the poem-openapi operation id (or a fixed name for infrastructure routes), never
+//! The route label is the route template the path matched (`/conversations/{id}`, `/health`), never
 //! the raw path, so a scan of random URLs cannot blow up the number of series.
 
 use prometheus_client::{
@@ -14,7 +14,7 @@ use prometheus_client::{
 pub struct HttpLabels {
     /// HTTP method.
     pub method: String,
-    /// Operation id or infrastructure route name; `unmatched` for unknown paths.
+    /// The route template (`/messages/{id}`); `unmatched` for unknown paths.
     pub route: String,
     /// Response status code.
     pub status: u16,

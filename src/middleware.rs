@@ -10,7 +10,6 @@ use poem::{
     Body, Endpoint, IntoResponse, Request, Response,
     http::{HeaderValue, header},
 };
-use poem_openapi::OperationId;
 use tracing::Instrument;
 
 use crate::{
@@ -27,8 +26,20 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 const REQUEST_ID: &str = "x-request-id";
 
-/// Infrastructure routes are plain poem handlers without an operation id; they get fixed labels.
-const PLAIN_ROUTES: &[&str] = &["/", "/status", "/metrics", "/json", "/yaml"];
+/// Plain poem handlers outside the OpenAPI document: docs and infrastructure.
+const PLAIN_ROUTES: &[&str] = &[
+    "/",
+    "/status",
+    "/metrics",
+    "/json",
+    "/yaml",
+    "/asyncapi.json",
+    "/asyncapi.yaml",
+];
+
+/// Probes that load balancers and Prometheus call every few seconds: their log line is `debug!`,
+/// so they do not drown the requests people make.
+const PROBES: &[&str] = &["/status", "/health", "/metrics"];
 
 /// Wraps `ep` in the request edge.
 /// Wraps `ep` in the request edge; `methods` gives a 405 its `Allow` header.
@@ -147,10 +158,9 @@ async fn handle<E: Endpoint>(
                 None => ep.call(req).await.map(IntoResponse::into_response),
             },
         };
-        let (route, mut response) = match result {
-            Ok(resp) => (resp.data::<OperationId>().map(|id| id.0), resp),
+        let mut response = match result {
+            Ok(resp) => resp,
             Err(err) => {
-                let route = err.data::<OperationId>().map(|id| id.0);
                 let api_error = ApiError::from_poem(err, &method, &path);
                 log_error(&api_error);
                 let mut response = poem::error::ResponseError::as_response(&api_error);
@@ -160,12 +170,11 @@ async fn handle<E: Endpoint>(
                         response.headers_mut().insert(header::ALLOW, allow);
                     }
                 }
-                (route, response)
+                response
             }
         };
-        let route = route
-            .or_else(|| PLAIN_ROUTES.iter().find(|r| **r == path).copied())
-            .unwrap_or("unmatched");
+        // The route template, whatever answered (operation, plain route or error): one label style.
+        let route = methods.template(&path).unwrap_or("unmatched");
         if let Ok(value) = HeaderValue::from_str(&request_id) {
             response.headers_mut().insert(REQUEST_ID, value);
         }
@@ -178,7 +187,11 @@ async fn handle<E: Endpoint>(
         span.record("http.route", route);
         span.record("http.status", status);
         span.record("duration_ms", elapsed.as_secs_f64() * 1000.0);
-        tracing::info!("request completed");
+        if PROBES.contains(&path.as_str()) {
+            tracing::debug!("request completed");
+        } else {
+            tracing::info!("request completed");
+        }
         metrics.observe_request(
             HttpLabels {
                 method: method.clone(),

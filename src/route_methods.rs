@@ -1,4 +1,5 @@
-//! The methods each path answers, for the `Allow` header of a `405` (RFC 9110 §15.5.6).
+//! The methods each path answers, for the `Allow` header of a `405` (RFC 9110 §15.5.6), and the
+//! route template a request path matches, which labels its log line and metrics.
 //!
 //! Built once at start-up from the OpenAPI document (every operation's path and method) plus the
 //! plain GET routes (docs, `/status`, `/metrics`), so the header can never disagree with the
@@ -19,7 +20,15 @@ const ORDER: [Method; 6] = [
 /// Path templates (`/conversations/{id}`) and the methods each one answers.
 #[derive(Debug, Clone, Default)]
 pub struct RouteMethods {
-    routes: Vec<(Vec<Segment>, Vec<Method>)>,
+    routes: Vec<Route>,
+}
+
+#[derive(Debug, Clone)]
+struct Route {
+    /// As written in the document, e.g. `/conversations/{id}`.
+    template: String,
+    segments: Vec<Segment>,
+    methods: Vec<Method>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,7 +55,7 @@ impl RouteMethods {
 
     /// Records that `path` (a template with `{param}` segments) answers `method`.
     pub fn add(&mut self, path: &str, method: Method) {
-        let template = segments(path)
+        let parsed = segments(path)
             .map(|s| {
                 if s.starts_with('{') && s.ends_with('}') {
                     Segment::Param
@@ -55,29 +64,43 @@ impl RouteMethods {
                 }
             })
             .collect::<Vec<_>>();
-        match self.routes.iter_mut().find(|(t, _)| *t == template) {
-            Some((_, methods)) if !methods.contains(&method) => methods.push(method),
+        match self.routes.iter_mut().find(|r| r.segments == parsed) {
+            Some(route) if !route.methods.contains(&method) => route.methods.push(method),
             Some(_) => {}
-            None => self.routes.push((template, vec![method])),
+            None => self.routes.push(Route {
+                template: path.to_owned(),
+                segments: parsed,
+                methods: vec![method],
+            }),
         }
+    }
+
+    /// The route a request path matches (a literal segment beats a parameter).
+    fn matching(&self, path: &str) -> Option<&Route> {
+        let request: Vec<&str> = segments(path).collect();
+        self.routes
+            .iter()
+            .filter(|route| matches(&route.segments, &request))
+            .max_by_key(|route| {
+                route
+                    .segments
+                    .iter()
+                    .filter(|s| matches!(s, Segment::Literal(_)))
+                    .count()
+            })
+    }
+
+    /// The template of the route `path` matches (`/conversations/{id}/messages`), whatever its
+    /// method: one label style for logs and metrics, bounded by the number of routes.
+    pub fn template(&self, path: &str) -> Option<&str> {
+        self.matching(path).map(|route| route.template.as_str())
     }
 
     /// The `Allow` value for a request path: the methods of the template it matches (a literal
     /// segment beats a parameter), with `HEAD` wherever `GET` is (poem answers `HEAD` with the
     /// `GET` handler). Empty when no route matches, which RFC 9110 reads as "no method".
     pub fn allow(&self, path: &str) -> String {
-        let request: Vec<&str> = segments(path).collect();
-        let matched = self
-            .routes
-            .iter()
-            .filter(|(template, _)| matches(template, &request))
-            .max_by_key(|(template, _)| {
-                template
-                    .iter()
-                    .filter(|s| matches!(s, Segment::Literal(_)))
-                    .count()
-            });
-        let Some((_, methods)) = matched else {
+        let Some(Route { methods, .. }) = self.matching(path) else {
             return String::new();
         };
         ORDER
@@ -137,5 +160,8 @@ mod tests {
         table.add("/user/blocked", Method::DELETE);
         assert_eq!(table.allow("/user/blocked"), "GET, HEAD, DELETE");
         assert_eq!(table.allow("/user/someone"), "GET, HEAD");
+        assert_eq!(table.template("/user/blocked"), Some("/user/blocked"));
+        assert_eq!(table.template("/user/someone"), Some("/user/{id}"));
+        assert_eq!(table.template("/nowhere"), None);
     }
 }

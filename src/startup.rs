@@ -101,15 +101,26 @@ impl Application {
         );
         let api = routes::openapi(&state);
         let (spec_json, spec_yaml) = routes::documents(&api)?;
+        let asyncapi = routes::asyncapi::document(&state.config.http.public_url);
         // The methods of every path, for `Allow` on a 405: the OpenAPI operations, plus the plain
         // routes, which answer GET only.
         let mut methods = serde_json::from_str(&spec_json)
             .map(|spec| RouteMethods::from_openapi(&spec))
             .map_err(|e| anyhow::anyhow!("the OpenAPI document is not JSON: {e}"))?;
-        let mut plain = docs::endpoints(spec_json, spec_yaml);
+        let mut plain = docs::endpoints(
+            docs::Documents {
+                openapi: (spec_json, spec_yaml),
+                asyncapi: (
+                    serde_json::to_string_pretty(&asyncapi)?,
+                    serde_yaml::to_string(&asyncapi)?,
+                ),
+            },
+            &api.swagger_ui_html(),
+        )?;
         plain.push(("/status", infra::get_status.boxed()));
         plain.push(("/metrics", infra::get_metrics.boxed()));
         let mut http = Route::new();
+        methods.add("/", Method::GET);
         for (path, endpoint) in plain {
             methods.add(path, Method::GET);
             http = http.at(path, poem::get(endpoint));

@@ -1,123 +1,184 @@
-// Renders the OpenAPI document from /json. Everything is built with DOM APIs (no innerHTML with
-// document text), so descriptions cannot inject markup, and the page works under a strict CSP.
+// Confab's docs page: starts Swagger UI (bundled by poem-openapi, served by Confab) on the OpenAPI
+// document, renders the realtime events from the AsyncAPI document, and switches the theme.
+// Loaded as a file, never inline, so the page runs under `script-src 'self'`. Text from the
+// documents is inserted with textContent only, never as HTML.
 "use strict";
 
-const METHODS = ["get", "post", "put", "patch", "delete"];
+const THEME_KEY = "confab-docs-theme";
 
-function el(tag, attrs, ...children) {
+function applyTheme(theme) {
+  document.documentElement.dataset.theme = theme;
+  const button = document.getElementById("theme-toggle");
+  button.textContent = theme === "dark" ? "Light theme" : "Dark theme";
+  button.setAttribute("aria-pressed", String(theme === "light"));
+}
+
+function setUpTheme() {
+  let stored = null;
+  try {
+    stored = localStorage.getItem(THEME_KEY);
+  } catch {
+    // storage disabled: the theme just is not remembered
+  }
+  applyTheme(stored === "light" ? "light" : "dark");
+  document.getElementById("theme-toggle").addEventListener("click", () => {
+    const next = document.documentElement.dataset.theme === "dark" ? "light" : "dark";
+    applyTheme(next);
+    try {
+      localStorage.setItem(THEME_KEY, next);
+    } catch {
+      // as above
+    }
+  });
+}
+
+async function fetchJson(path) {
+  const response = await fetch(path, { headers: { accept: "application/json" } });
+  if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
+  return response.json();
+}
+
+// "Try it out" must reach the server that served this page, whatever PUBLIC_URL says (a page opened
+// as 127.0.0.1 would otherwise call localhost, another origin): this origin comes first.
+async function startSwaggerUi() {
+  const spec = await fetchJson("/json");
+  const here = window.location.origin;
+  const others = (spec.servers || []).filter((s) => s.url.replace(/\/$/, "") !== here);
+  spec.servers = [{ url: here, description: "This server" }, ...others];
+  window.ui = window.SwaggerUIBundle({
+    spec,
+    dom_id: "#swagger-ui",
+    deepLinking: true,
+    docExpansion: "list",
+    defaultModelsExpandDepth: 0,
+    defaultModelRendering: "example",
+    displayRequestDuration: true,
+    filter: true,
+    persistAuthorization: true,
+    showCommonExtensions: false,
+    tryItOutEnabled: false,
+    validatorUrl: null, // the default asks validator.swagger.io, another origin
+    withCredentials: true,
+    syntaxHighlight: { activated: true, theme: "agate" },
+  });
+}
+
+// ---- the Realtime section, from /asyncapi.json ----
+
+function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs || {})) {
-    if (key === "class") node.className = value; else node.setAttribute(key, value);
-  }
-  for (const child of children.flat()) {
-    if (child === null || child === undefined) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
+  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
+  for (const child of children) node.append(child);
   return node;
 }
 
-function resolve(spec, schema) {
-  let seen = 0;
-  while (schema && schema.$ref && seen++ < 20) {
-    const name = schema.$ref.split("/").pop();
-    schema = (spec.components && spec.components.schemas && spec.components.schemas[name]) || {};
+// Inline Markdown as the documents use it: `code` and **bold**, as DOM nodes.
+function inline(text) {
+  const span = el("span");
+  for (const part of String(text || "").split(/(`[^`]+`|\*\*[^*]+\*\*)/)) {
+    if (part.startsWith("`") && part.endsWith("`") && part.length > 1) span.append(el("code", {}, part.slice(1, -1)));
+    else if (part.startsWith("**") && part.endsWith("**") && part.length > 3) span.append(el("strong", {}, part.slice(2, -2)));
+    else if (part) span.append(part);
   }
-  return schema || {};
+  return span;
 }
 
-// A compact example-like rendering of a schema: field names with their types.
-function sketch(spec, schema, depth) {
-  schema = resolve(spec, schema);
-  if (depth > 4) return "…";
-  if (schema.allOf) return sketch(spec, schema.allOf[0], depth);
-  if (schema.anyOf || schema.oneOf) {
-    return (schema.anyOf || schema.oneOf).map((s) => sketch(spec, s, depth)).join(" | ");
-  }
-  if (schema.type === "array") return [sketch(spec, schema.items || {}, depth + 1)];
-  if (schema.type === "object" || schema.properties) {
-    const out = {};
-    const required = new Set(schema.required || []);
-    for (const [key, prop] of Object.entries(schema.properties || {})) {
-      out[key + (required.has(key) ? "" : "?")] = sketch(spec, prop, depth + 1);
-    }
-    return out;
-  }
-  let type = schema.type || "any";
-  if (schema.format) type += " (" + schema.format + ")";
-  if (schema.enum) type = schema.enum.map((v) => JSON.stringify(v)).join(" | ");
-  return type;
+function refName(schema) {
+  const ref = schema && (schema.$ref || (schema.allOf && schema.allOf[0] && schema.allOf[0].$ref));
+  return ref ? ref.split("/").pop() : null;
 }
 
-function schemaBlock(spec, content) {
-  if (!content) return null;
-  const [mime, media] = Object.entries(content)[0];
-  if (!media.schema) return el("p", { class: "muted" }, mime);
-  return el("div", {}, el("span", { class: "muted" }, mime),
-    el("pre", {}, JSON.stringify(sketch(spec, media.schema, 0), null, 2)));
+function typeLabel(schema, schemas) {
+  const name = refName(schema);
+  if (name && schemas[name] && schemas[name].enum) return schemas[name].enum.map((v) => JSON.stringify(v)).join(" | ");
+  if (name) return name;
+  const inner = (schema.allOf && schema.allOf[0]) || schema;
+  if (inner.enum) return inner.enum.map((v) => JSON.stringify(v)).join(" | ");
+  if (inner.type === "string" && inner.format) return `string (${inner.format})`;
+  if (inner.type === "object") return "object";
+  return inner.type || "any";
 }
 
-function operation(spec, path, method, op) {
-  const secured = (op.security || spec.security || []).length > 0;
-  const params = op.parameters || [];
-  const body = el("div", { class: "body" });
-  if (op.description) body.append(el("p", {}, op.description));
-  if (params.length) {
-    body.append(el("h4", {}, "Parameters"), el("table", {},
-      el("tr", {}, el("th", {}, "name"), el("th", {}, "in"), el("th", {}, "type"), el("th", {}, "description")),
-      params.map((p) => el("tr", {},
-        el("td", {}, el("code", {}, p.name + (p.required ? "" : "?"))), el("td", {}, p.in),
-        el("td", {}, JSON.stringify(sketch(spec, p.schema || {}, 0))), el("td", {}, p.description || "")))));
+// The fields of an object argument, from components.schemas or inline.
+function fields(schema, schemas) {
+  const name = refName(schema);
+  const inner = name ? schemas[name] : (schema.allOf && schema.allOf[0]) || schema;
+  if (!inner || !inner.properties) return null;
+  const list = el("ul", { class: "fields" });
+  for (const [field, prop] of Object.entries(inner.properties)) {
+    const required = (inner.required || []).includes(field);
+    const item = el("li", {}, el("code", {}, field), el("span", { class: "type" }, ` ${typeLabel(prop, schemas)}${required ? "" : "?"}`));
+    if (prop.description) item.append(" — ", inline(prop.description.split("\n")[0]));
+    list.append(item);
   }
-  if (op.requestBody) body.append(el("h4", {}, "Request body"), schemaBlock(spec, op.requestBody.content));
-  body.append(el("h4", {}, "Responses"));
-  for (const [status, response] of Object.entries(op.responses || {})) {
-    body.append(el("div", {},
-      el("span", { class: "status s" + status[0] }, status), " ", response.description || ""),
-      schemaBlock(spec, response.content));
-  }
-  return el("details", { class: "op", "data-search": [method, path, op.summary, (op.tags || []).join(" ")].join(" ").toLowerCase() },
-    el("summary", {}, el("span", { class: "method " + method }, method), el("span", { class: "path" }, path),
-      secured ? el("span", { class: "lock", title: "requires a session (cookie or bearer token)" }, "auth") : null,
-      el("span", { class: "summary" }, op.summary || "")),
-    body);
+  return list;
 }
 
-function render(spec) {
-  document.getElementById("title").textContent = spec.info.title;
-  document.getElementById("description").textContent = spec.info.description || "";
-  const meta = document.getElementById("meta");
-  meta.append(el("span", {}, "version " + spec.info.version), el("span", {}, "OpenAPI " + spec.openapi));
-  for (const server of spec.servers || []) meta.append(el("span", {}, server.url));
-
-  const byTag = new Map();
-  for (const [path, item] of Object.entries(spec.paths || {})) {
-    for (const method of METHODS) {
-      if (!item[method]) continue;
-      const tag = (item[method].tags || ["Other"])[0];
-      if (!byTag.has(tag)) byTag.set(tag, []);
-      byTag.get(tag).push(operation(spec, path, method, item[method]));
-    }
+function argumentsCell(message, schemas) {
+  const cell = el("td");
+  const list = el("ol", { class: "args" });
+  for (const arg of message.payload.items || []) {
+    const item = el("li", {}, el("code", {}, arg.title), el("span", { class: "type" }, `: ${typeLabel(arg, schemas)}`));
+    if (arg.description) item.append(" — ", inline(arg.description));
+    const shape = fields(arg, schemas);
+    if (shape) item.append(el("details", {}, el("summary", {}, "fields"), shape));
+    list.append(item);
   }
-  const toc = document.getElementById("toc");
-  const ops = document.getElementById("operations");
-  for (const [tag, nodes] of byTag) {
-    const id = "tag-" + tag.toLowerCase().replace(/[^a-z0-9]+/g, "-");
-    toc.append(el("a", { href: "#" + id }, tag));
-    ops.append(el("section", { class: "tag", id }, el("h2", {}, tag), nodes));
-  }
-  document.getElementById("filter").addEventListener("input", (event) => {
-    const needle = event.target.value.trim().toLowerCase();
-    for (const node of ops.querySelectorAll(".op")) {
-      node.hidden = needle !== "" && !node.dataset.search.includes(needle);
-    }
-  });
+  if (!list.children.length) cell.append(el("span", { class: "muted" }, "none"));
+  else cell.append(list);
+  return cell;
 }
 
-fetch("/json", { headers: { accept: "application/json" } })
-  .then((response) => { if (!response.ok) throw new Error("HTTP " + response.status); return response.json(); })
-  .then(render)
-  .catch((error) => {
-    const description = document.getElementById("description");
-    description.className = "error";
-    description.textContent = "Could not load the API description: " + error.message;
-  });
+function eventRow(message, schemas, serverSide) {
+  const name = el("td", {}, el("code", { class: "event-name" }, message.name));
+  const badges = el("div", { class: "badges" });
+  if (message["x-durable"]) badges.append(el("span", { class: "badge durable", title: "Stored with a cursor; replayed on reconnect and in GET /sync" }, "durable + cursor"));
+  if (serverSide && !message["x-durable"]) badges.append(el("span", { class: "badge", title: "Not stored, no cursor" }, "ephemeral"));
+  if (message["x-acknowledgement"]) badges.append(el("span", { class: "badge ack", title: "Calling the ack callback marks the message delivered" }, "asks for an ack"));
+  name.append(badges);
+  const row = el("tr", { "data-event": message.name }, name, el("td", {}, inline(message.summary)), argumentsCell(message, schemas));
+  if (serverSide) row.append(el("td", { class: "recipients" }, inline(message["x-recipients"])));
+  else row.append(el("td", {}, ...(message["x-errors"] || []).flatMap((code, i) => [i ? ", " : "", el("code", {}, code)])));
+  return row;
+}
+
+function table(caption, headings, rows, id) {
+  const head = el("tr", {}, ...headings.map((h) => el("th", { scope: "col" }, h)));
+  return el("table", { class: "events", id }, el("caption", {}, caption), el("thead", {}, head), el("tbody", {}, ...rows));
+}
+
+async function renderRealtime() {
+  const body = document.getElementById("realtime-body");
+  const doc = await fetchJson("/asyncapi.json");
+  const schemas = doc.components.schemas || {};
+  const messages = Object.values(doc.components.messages);
+  // The document names PUBLIC_URL; the page shows where this page's server is, as Swagger UI does.
+  const here = `${window.location.protocol === "https:" ? "wss" : "ws"}://${window.location.host}${doc.servers.confab.pathname}`;
+  const byOrder = (a, b) => a["x-order"] - b["x-order"];
+  body.replaceChildren(
+    el("p", {}, inline(doc.info.description.split("\n\n")[0])),
+    el("p", {}, inline(doc.info.description.split("\n\n").slice(1).join(" "))),
+    el("p", { class: "muted" }, `Endpoint: ${here} · `, el("a", { href: "/asyncapi.json" }, "AsyncAPI 3 document"), " · ", el("a", { href: "/asyncapi.yaml" }, "YAML")),
+    table(
+      "Server → client",
+      ["Event", "When", "Arguments (in order)", "Who receives it"],
+      messages.filter((m) => m["x-direction"] === "server-to-client").sort(byOrder).map((m) => eventRow(m, schemas, true)),
+      "server-events",
+    ),
+    table(
+      "Client → server",
+      ["Event", "What it does", "Arguments (in order)", "Refused with error"],
+      messages.filter((m) => m["x-direction"] === "client-to-server" && m.name !== "delivery_ack").sort(byOrder).map((m) => eventRow(m, schemas, false)),
+      "client-events",
+    ),
+    el("p", { class: "muted" }, el("strong", {}, "Acknowledging new_message: "), inline(doc.components.messages.delivery_ack.summary)),
+  );
+}
+
+function showFailure(target, error) {
+  document.getElementById(target).replaceChildren(el("p", { class: "failure" }, `Could not load: ${error.message}`));
+}
+
+setUpTheme();
+startSwaggerUi().catch((e) => showFailure("swagger-ui", e));
+renderRealtime().catch((e) => showFailure("realtime-body", e));

@@ -246,6 +246,20 @@ mod tests {
     }
 
     #[test]
+    fn readme_configuration_table_lists_every_variable_read() {
+        let readme = include_str!("../../README.md");
+        let table: Vec<&str> = readme.lines().filter(|l| l.starts_with("| `")).collect();
+        for variable in VARIABLES {
+            assert!(
+                table
+                    .iter()
+                    .any(|row| row.contains(&format!("`{variable}`"))),
+                "README's configuration table lacks {variable}"
+            );
+        }
+    }
+
+    #[test]
     fn production_requires_both_secrets() {
         let err =
             Config::from_source(&env(&[("APP_ENV", "production"), ("JWT_SECRET", B)])).unwrap_err();

@@ -9,7 +9,7 @@
 mod classify;
 pub mod openapi;
 
-pub use openapi::{ErrorSet, Failure};
+pub use openapi::{ErrorSet, Failure, add_error_examples};
 
 use poem::{IntoResponse, Response, http::StatusCode};
 use poem_openapi::Object;
@@ -18,7 +18,7 @@ use crate::wire::ErrorCode;
 
 /// The contract's error body.
 #[derive(Debug, Clone, Object, serde::Deserialize, PartialEq)]
-#[oai(rename_all = "camelCase")]
+#[oai(rename_all = "camelCase", example)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorBody {
     /// The HTTP status code, repeated.
@@ -33,6 +33,25 @@ pub struct ErrorBody {
     #[oai(skip_serializing_if_is_none)]
     #[serde(default)]
     pub details: Option<serde_json::Value>,
+}
+
+impl poem_openapi::types::Example for ErrorBody {
+    fn example() -> Self {
+        Self::for_code(ErrorCode::ConversationNotFound, "Conversation not found")
+    }
+}
+
+impl ErrorBody {
+    /// The body of an error with `code` and `message` (no details).
+    pub fn for_code(code: ErrorCode, message: &str) -> Self {
+        Self {
+            status_code: code.status(),
+            code: code.as_str().to_owned(),
+            error: code.reason_phrase().to_owned(),
+            message: message.to_owned(),
+            details: None,
+        }
+    }
 }
 
 /// Where a request value failed validation, as the contract's messages name it.

@@ -2,8 +2,11 @@
 //!
 //! An operation names its codes as a list of constant lists ([`ErrorSet::CODES`]); the shared ones
 //! (`AUTHENTICATED`, `JSON_BODY`, `PARAMETERS`) live beside [`ErrorCode`], and [`ALWAYS`] is
-//! added to every operation. The document shows each status once, listing its codes with their
-//! meanings.
+//! added to every operation. The document shows each status of an operation's own codes once, its
+//! description a Markdown list of those codes with their meanings; the [`ALWAYS`] codes, the same for
+//! every operation, are one `default` response instead of six statuses repeated under each
+//! operation. [`add_error_examples`] gives each response an example body of its own first code
+//! (poem-openapi's response metadata has no example field).
 
 use poem_openapi::{
     registry::{MetaMediaType, MetaResponse, MetaResponses, Registry},
@@ -69,19 +72,22 @@ impl<S: ErrorSet> From<Failure<S>> for poem::Error {
 
 impl<S: ErrorSet> poem_openapi::ApiResponse for Failure<S> {
     fn meta() -> MetaResponses {
-        let codes = S::codes();
+        let codes: Vec<ErrorCode> = S::codes()
+            .into_iter()
+            .filter(|c| !ALWAYS.contains(c))
+            .collect();
         let mut statuses: Vec<u16> = codes.iter().map(|c| c.status()).collect();
         statuses.sort_unstable();
         statuses.dedup();
-        let responses = statuses
+        let mut responses: Vec<MetaResponse> = statuses
             .into_iter()
             .map(|status| {
                 let text = codes
                     .iter()
                     .filter(|c| c.status() == status)
-                    .map(|c| format!("`{c}`: {}", c.meaning()))
+                    .map(|c| format!("- `{c}`: {}", c.meaning()))
                     .collect::<Vec<_>>()
-                    .join("; ");
+                    .join("\n");
                 MetaResponse {
                     description: static_description(text),
                     status: Some(status),
@@ -94,6 +100,23 @@ impl<S: ErrorSet> poem_openapi::ApiResponse for Failure<S> {
                 }
             })
             .collect();
+        let always = ALWAYS
+            .iter()
+            .map(|c| format!("- `{c}` ({}): {}", c.status(), c.meaning()))
+            .collect::<Vec<_>>()
+            .join("\n");
+        responses.push(MetaResponse {
+            description: static_description(format!(
+                "Errors any operation can answer with, same body:\n{always}"
+            )),
+            status: None,
+            status_range: None,
+            content: vec![MetaMediaType {
+                content_type: "application/json; charset=utf-8",
+                schema: ErrorBody::schema_ref(),
+            }],
+            headers: vec![],
+        });
         MetaResponses { responses }
     }
 
@@ -117,4 +140,50 @@ fn static_description(text: String) -> &'static str {
     let leaked: &'static str = Box::leak(text.into_boxed_str());
     texts.insert(leaked);
     leaked
+}
+
+/// Gives every error response of `spec` an example body for the first code its description lists,
+/// so a `404` shows a `…_NOT_FOUND` body and a `401` a `NO_TOKEN` one, instead of one generic error.
+pub fn add_error_examples(spec: &mut serde_json::Value) {
+    let operations = spec
+        .get_mut("paths")
+        .and_then(serde_json::Value::as_object_mut)
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(serde_json::Value::as_object_mut)
+        .flat_map(|item| item.values_mut());
+    for operation in operations {
+        let responses = operation
+            .get_mut("responses")
+            .and_then(serde_json::Value::as_object_mut);
+        for response in responses.into_iter().flat_map(|r| r.values_mut()) {
+            // The first `CODE` in backticks that is a code.
+            let first_code = response
+                .get("description")
+                .and_then(serde_json::Value::as_str)
+                .and_then(|d| {
+                    d.split('`')
+                        .skip(1)
+                        .step_by(2)
+                        .find_map(|text| ErrorCode::ALL.iter().find(|c| c.as_str() == text))
+                });
+            let (Some(code), Some(content)) = (
+                first_code,
+                response
+                    .get_mut("content")
+                    .and_then(serde_json::Value::as_object_mut),
+            ) else {
+                continue;
+            };
+            let mut meaning = code.meaning().to_owned();
+            if let Some(first) = meaning.get(..1) {
+                meaning.replace_range(..1, &first.to_uppercase());
+            }
+            let example =
+                poem_openapi::types::ToJSON::to_json(&ErrorBody::for_code(*code, &meaning));
+            for media in content.values_mut() {
+                media["example"] = example.clone().unwrap_or_default();
+            }
+        }
+    }
 }

@@ -31,11 +31,24 @@ pub struct Check {
 
 /// Readiness of the server and its dependencies.
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct Health {
     /// `ok` when every check passed, else `unavailable`.
     pub status: String,
     /// The database check.
     pub database: Check,
+}
+
+impl poem_openapi::types::Example for Health {
+    fn example() -> Self {
+        Self {
+            status: "ok".into(),
+            database: Check {
+                status: "ok".into(),
+                latency_ms: Some(0.79),
+            },
+        }
+    }
 }
 
 /// Responses of `GET /health`.

@@ -1,6 +1,7 @@
 //! The HTTP edge: one module per area. Handlers parse and validate, call one `data::` function, map
 //! the result to a response type and emit realtime events after commit; they hold no domain logic.
 
+pub mod asyncapi;
 pub mod block;
 pub mod conversation;
 pub mod docs;
@@ -53,10 +54,12 @@ pub type Apis = (
 );
 
 /// The OpenAPI document as served at `/json` and `/yaml`: poem-openapi's, with integer bounds made
-/// exact ([`param::exact_integer_bounds`]).
+/// exact ([`param::exact_integer_bounds`]) and an example body per error status
+/// ([`crate::error::add_error_examples`]).
 pub fn documents(api: &OpenApiService<Apis, ()>) -> anyhow::Result<(String, String)> {
     let mut spec: serde_json::Value = serde_json::from_str(&api.spec())?;
     param::exact_integer_bounds(&mut spec);
+    crate::error::add_error_examples(&mut spec);
     Ok((
         serde_json::to_string_pretty(&spec)?,
         serde_yaml::to_string(&spec)?,

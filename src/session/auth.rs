@@ -34,7 +34,10 @@ impl<'a> ApiExtractor<'a> for Auth {
             MetaSecurityScheme {
                 ty: "apiKey",
                 description: Some(
-                    "The `auth` session cookie set by the OAuth callback (signed; HttpOnly).",
+                    "The `auth` session cookie set by the OAuth callback (signed; HttpOnly). A \
+                     browser signed in to this server sends it with every request, \"Try it out\" \
+                     included; pages cannot set cookies, so there is nothing to paste here: use \
+                     `BearerToken` instead.",
                 ),
                 name: Some("auth"),
                 key_in: Some("cookie"),

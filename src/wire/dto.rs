@@ -96,6 +96,7 @@ impl ParseFromJSON for Timestamp {
 
 /// A plain acknowledgement: `{success: true, message}`.
 #[derive(Debug, Clone, Object, Serialize, Deserialize)]
+#[oai(example)]
 pub struct Ack {
     /// Always `true`.
     pub success: bool,
@@ -115,6 +116,7 @@ impl Ack {
 
 /// A user (§1.2). `email` is shown only to the user themself, and is `null` for everyone else.
 #[derive(Debug, Clone, Object, Serialize, Deserialize)]
+#[oai(example)]
 #[oai(rename_all = "camelCase")]
 #[serde(rename_all = "camelCase")]
 pub struct User {
@@ -137,6 +139,7 @@ pub struct User {
 
 /// One version of a message's content (§3, `GET /messages/:id/history`).
 #[derive(Debug, Clone, Object, Serialize, Deserialize)]
+#[oai(example)]
 #[oai(rename_all = "camelCase")]
 #[serde(rename_all = "camelCase")]
 pub struct MessageVersion {
@@ -148,6 +151,7 @@ pub struct MessageVersion {
 
 /// A 1:1 conversation (§1.2).
 #[derive(Debug, Clone, Object, Serialize, Deserialize)]
+#[oai(example)]
 #[oai(rename_all = "camelCase")]
 #[serde(rename_all = "camelCase")]
 pub struct Conversation {
@@ -186,6 +190,7 @@ pub enum MessageStatus {
 
 /// A message (§1.2).
 #[derive(Debug, Clone, Object, Serialize, Deserialize)]
+#[oai(example)]
 #[oai(rename_all = "camelCase")]
 #[serde(rename_all = "camelCase")]
 pub struct Message {
@@ -245,6 +250,7 @@ mod tests {
 
 /// One durable event in a `/sync` answer (contract §6.1).
 #[derive(Debug, Clone, Object, Serialize, Deserialize)]
+#[oai(example)]
 pub struct SyncEvent {
     /// The event's cursor.
     pub cursor: String,
@@ -256,6 +262,7 @@ pub struct SyncEvent {
 
 /// `GET /sync`'s answer: `{events, cursor, hasMore}`.
 #[derive(Debug, Clone, Object, Serialize, Deserialize)]
+#[oai(example)]
 #[oai(rename_all = "camelCase")]
 #[serde(rename_all = "camelCase")]
 pub struct SyncPage {

@@ -153,14 +153,15 @@ impl Serialize for ErrorCode {
     }
 }
 
-/// Errors every operation can answer with (routing, CORS, rate limit, faults, the database away).
+/// Errors every operation can answer with (rate limit, faults, the database away, CORS, routing),
+/// the likeliest first: the OpenAPI document shows them in this order, with the first as example.
 pub const ALWAYS: &[ErrorCode] = &[
-    ErrorCode::RouteNotFound,
-    ErrorCode::MethodNotAllowed,
-    ErrorCode::OriginNotAllowed,
     ErrorCode::RateLimited,
-    ErrorCode::InternalServerError,
     ErrorCode::ServiceUnavailable,
+    ErrorCode::InternalServerError,
+    ErrorCode::OriginNotAllowed,
+    ErrorCode::MethodNotAllowed,
+    ErrorCode::RouteNotFound,
 ];
 
 /// Errors every authenticated operation can answer with (§2).
@@ -197,6 +198,15 @@ mod tests {
                     .all(|c| c.is_ascii_uppercase() || c == '_')
             );
             assert!((400..600).contains(&code.status()));
+        }
+    }
+
+    #[test]
+    fn the_api_guide_lists_every_code_with_its_status() {
+        let guide = include_str!("../../docs/conventions.md");
+        for code in ErrorCode::ALL {
+            let row = format!("| `{code}` | {} |", code.status());
+            assert!(guide.contains(&row), "docs/conventions.md lacks {row}");
         }
     }
 

@@ -7,6 +7,7 @@
 //! one argument at a time, so a bad argument is answered with its own code even when it is not
 //! valid UTF-8 JSON text (a lone surrogate such as `"\ud800"`).
 
+use poem_openapi::{Enum, Object};
 use serde::{Deserialize, Serialize, Serializer, ser::SerializeTuple};
 use serde_json::value::RawValue;
 use uuid::Uuid;
@@ -14,11 +15,13 @@ use uuid::Uuid;
 use super::{
     dto::{Conversation, Message, Timestamp},
     error_code::ErrorCode,
+    event_kind::{ClientEventKind, ServerEventKind},
 };
 
 /// `message_edited`'s argument.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, Object)]
 #[serde(rename_all = "camelCase")]
+#[oai(rename_all = "camelCase")]
 pub struct MessageEdited {
     /// The message.
     pub message_id: Uuid,
@@ -31,8 +34,9 @@ pub struct MessageEdited {
 }
 
 /// `message_deleted`'s argument.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, Object)]
 #[serde(rename_all = "camelCase")]
+#[oai(rename_all = "camelCase")]
 pub struct MessageDeleted {
     /// The message.
     pub message_id: Uuid,
@@ -41,8 +45,9 @@ pub struct MessageDeleted {
 }
 
 /// `message_read`'s argument.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, Object)]
 #[serde(rename_all = "camelCase")]
+#[oai(rename_all = "camelCase")]
 pub struct MessageRead {
     /// The conversation.
     pub conversation_id: Uuid,
@@ -55,8 +60,9 @@ pub struct MessageRead {
 }
 
 /// `message_delivered`'s argument (contract §6.3).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, Object)]
 #[serde(rename_all = "camelCase")]
+#[oai(rename_all = "camelCase")]
 pub struct MessageDelivered {
     /// The conversation.
     pub conversation_id: Uuid,
@@ -69,16 +75,18 @@ pub struct MessageDelivered {
 }
 
 /// `conversation_deleted`'s argument.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, Object)]
 #[serde(rename_all = "camelCase")]
+#[oai(rename_all = "camelCase")]
 pub struct ConversationDeleted {
     /// The conversation.
     pub conversation_id: Uuid,
 }
 
 /// A user's presence, as `user_status_changed` and `update_status` spell it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
 #[serde(rename_all = "lowercase")]
+#[oai(rename_all = "lowercase")]
 pub enum PresenceStatus {
     /// At least one socket connected and not set offline.
     Online,
@@ -135,37 +143,33 @@ pub enum ServerEvent {
 impl ServerEvent {
     /// `new_message`'s wire name: the one event sent with an acknowledgement request to the
     /// recipient (contract §6.3).
-    pub const NEW_MESSAGE: &'static str = "new_message";
+    pub const NEW_MESSAGE: &'static str = ServerEventKind::NewMessage.name();
+
+    /// Which event it is, without its payload.
+    pub const fn kind(&self) -> ServerEventKind {
+        match self {
+            Self::NewMessage(_) => ServerEventKind::NewMessage,
+            Self::MessageEdited(_) => ServerEventKind::MessageEdited,
+            Self::MessageDeleted(_) => ServerEventKind::MessageDeleted,
+            Self::MessageRead(_) => ServerEventKind::MessageRead,
+            Self::MessageDelivered(_) => ServerEventKind::MessageDelivered,
+            Self::ConversationCreated(_) => ServerEventKind::ConversationCreated,
+            Self::ConversationDeleted(_) => ServerEventKind::ConversationDeleted,
+            Self::UserStatusChanged { .. } => ServerEventKind::UserStatusChanged,
+            Self::UserTyping { .. } => ServerEventKind::UserTyping,
+            Self::Error(_) => ServerEventKind::Error,
+        }
+    }
 
     /// The wire name.
     pub const fn name(&self) -> &'static str {
-        match self {
-            Self::NewMessage(_) => Self::NEW_MESSAGE,
-            Self::MessageEdited(_) => "message_edited",
-            Self::MessageDeleted(_) => "message_deleted",
-            Self::MessageRead(_) => "message_read",
-            Self::MessageDelivered(_) => "message_delivered",
-            Self::ConversationCreated(_) => "conversation_created",
-            Self::ConversationDeleted(_) => "conversation_deleted",
-            Self::UserStatusChanged { .. } => "user_status_changed",
-            Self::UserTyping { .. } => "user_typing",
-            Self::Error(_) => "error",
-        }
+        self.kind().name()
     }
 
     /// Whether the event is durable (contract §6.1): stored per recipient with a cursor, replayed
     /// and synced. `user_status_changed`, `user_typing` and `error` are ephemeral.
     pub const fn is_durable(&self) -> bool {
-        match self {
-            Self::NewMessage(_)
-            | Self::MessageEdited(_)
-            | Self::MessageDeleted(_)
-            | Self::MessageRead(_)
-            | Self::MessageDelivered(_)
-            | Self::ConversationCreated(_)
-            | Self::ConversationDeleted(_) => true,
-            Self::UserStatusChanged { .. } | Self::UserTyping { .. } | Self::Error(_) => false,
-        }
+        self.kind().is_durable()
     }
 
     /// The message a durable event is about, if any (a replay blanks it when deleted since).
@@ -191,9 +195,10 @@ impl ServerEvent {
 }
 
 /// The trailing argument of a live durable event: `{cursor}` (contract §6.1).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, Object)]
 pub struct CursorArg {
-    /// The event's cursor.
+    /// The event's cursor: opaque, at most 64 characters, increasing in the order the user
+    /// receives events. Keep the last one and pass it as `auth.since` when reconnecting.
     pub cursor: String,
 }
 
@@ -293,11 +298,19 @@ pub enum ClientEvent {
 /// The wire names of client events.
 impl ClientEvent {
     /// `update_status`.
-    pub const UPDATE_STATUS: &'static str = "update_status";
+    pub const UPDATE_STATUS: &'static str = ClientEventKind::UpdateStatus.name();
     /// `typing`.
-    pub const TYPING: &'static str = "typing";
+    pub const TYPING: &'static str = ClientEventKind::Typing.name();
     /// Every client event name.
     pub const NAMES: [&'static str; 2] = [Self::UPDATE_STATUS, Self::TYPING];
+
+    /// Which event it is, without its arguments.
+    pub const fn kind(&self) -> ClientEventKind {
+        match self {
+            Self::UpdateStatus(_) => ClientEventKind::UpdateStatus,
+            Self::Typing { .. } => ClientEventKind::Typing,
+        }
+    }
 
     /// Decodes the arguments of the client event `name`: `None` when `name` is not a client
     /// event; the error is the code of the argument at fault, with a message for humans.

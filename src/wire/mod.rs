@@ -9,6 +9,8 @@ pub mod cursor;
 pub mod dto;
 pub mod error_code;
 pub mod event;
+pub mod event_kind;
+pub mod example;
 
 pub use cursor::Cursor;
 pub use dto::{Ack, Conversation, Message, MessageStatus, MessageVersion, Timestamp, User};

@@ -149,6 +149,21 @@ async fn the_openapi_document_is_served_as_json_and_yaml() {
 }
 
 #[tokio::test]
+async fn the_asyncapi_document_is_served_as_json_and_yaml_with_every_event() {
+    let app = TestApp::spawn().await;
+    let json: Value = app.get("/asyncapi.json").await.json().await.unwrap();
+    assert_eq!(json["asyncapi"], "3.0.0");
+    let messages = json["components"]["messages"].as_object().unwrap();
+    for kind in <confab::wire::event_kind::ServerEventKind as strum::IntoEnumIterator>::iter() {
+        assert!(messages.contains_key(kind.name()), "{}", kind.name());
+    }
+    let yaml = app.get("/asyncapi.yaml").await;
+    assert_eq!(yaml.headers()["content-type"], "application/x-yaml");
+    let parsed: Value = serde_yaml::from_str(&yaml.text().await.unwrap()).unwrap();
+    assert_eq!(parsed, json, "the YAML is the same document");
+}
+
+#[tokio::test]
 async fn the_docs_page_and_every_asset_it_references_are_served_locally() {
     let app = TestApp::spawn().await;
     let page = app.get("/").await;
@@ -175,11 +190,15 @@ async fn metrics_count_requests_by_route_and_status() {
     let app = TestApp::spawn().await;
     app.get("/health").await;
     app.get("/nowhere").await;
+    app.get(&format!("/conversations/{}", uuid::Uuid::now_v7()))
+        .await;
     let text = app.get("/metrics").await.text().await.unwrap();
     assert!(
-        text.contains(r#"confab_http_requests_total{method="GET",route="health",status="200"} 1"#)
+        text.contains(r#"confab_http_requests_total{method="GET",route="/health",status="200"} 1"#)
     );
     assert!(text.contains(r#"route="unmatched",status="404"} 1"#));
+    // Every label is a route template, the refused requests' too: one style, bounded series.
+    assert!(text.contains(r#"route="/conversations/{id}",status="401"} 1"#));
     assert!(text.contains("confab_http_request_duration_seconds_bucket"));
     assert!(text.contains("confab_socket_connections"));
     assert!(text.contains("confab_db_pool_max 5"));

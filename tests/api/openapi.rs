@@ -26,9 +26,16 @@ async fn every_operation_declares_its_errors_and_authenticated_ones_their_securi
     for (path, item) in spec["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
             let responses = op["responses"].as_object().unwrap();
-            // `/health` reports a failing database as its own 503 and has no error path.
+            // `/health` reports a failing database as its own 503 and has no error path. The
+            // errors every operation shares are one `default` response.
             if path != "/health" {
-                assert!(responses.contains_key("500"), "{method} {path} lists 500");
+                let shared = responses["default"]["description"]
+                    .as_str()
+                    .unwrap_or_default();
+                assert!(
+                    shared.contains("`INTERNAL_SERVER_ERROR` (500)"),
+                    "{method} {path} lists 500"
+                );
             }
             assert!(
                 op["operationId"].is_string(),
@@ -121,5 +128,43 @@ async fn a_method_a_path_does_not_answer_is_a_405_whose_allow_lists_the_document
         assert_eq!(response.headers()["allow"], "GET, HEAD", "POST {path}");
         let response = app.client.head(&url).send().await.unwrap();
         assert_eq!(response.status(), 200, "HEAD {path}");
+    }
+}
+
+/// Whether `schema` (or what it refers to, or its items) carries an example.
+fn has_example(spec: &serde_json::Value, schema: &serde_json::Value) -> bool {
+    if schema.get("example").is_some() {
+        return true;
+    }
+    if let Some(reference) = schema["$ref"].as_str() {
+        let name = reference.trim_start_matches("#/components/schemas/");
+        return has_example(spec, &spec["components"]["schemas"][name]);
+    }
+    schema["type"] == "array" && has_example(spec, &schema["items"])
+}
+
+#[tokio::test]
+async fn every_request_body_and_answer_body_has_an_example() {
+    let app = TestApp::spawn().await;
+    let spec: serde_json::Value = app.get("/json").await.json().await.unwrap();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let bodies = op["requestBody"]["content"]
+                .as_object()
+                .into_iter()
+                .flatten();
+            let answers = op["responses"]
+                .as_object()
+                .unwrap()
+                .values()
+                .filter_map(|r| r["content"].as_object())
+                .flatten();
+            for (media_type, media) in bodies.chain(answers) {
+                assert!(
+                    media.get("example").is_some() || has_example(&spec, &media["schema"]),
+                    "{method} {path}: {media_type} has no example (add #[oai(example)] to its type)"
+                );
+            }
+        }
     }
 }

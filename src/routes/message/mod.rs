@@ -29,7 +29,7 @@ use crate::{
 
 /// What an edit returns.
 #[derive(Debug, Clone, Object)]
-#[oai(rename_all = "camelCase")]
+#[oai(rename_all = "camelCase", example)]
 pub struct EditedMessage {
     /// The message.
     pub id: Uuid,
@@ -42,6 +42,7 @@ pub struct EditedMessage {
 
 /// The body of `PATCH /messages/:id`.
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct EditMessageResult {
     /// Always `true`.
     pub success: bool,
@@ -49,6 +50,28 @@ pub struct EditMessageResult {
     pub message: String,
     /// The message's content and edit time.
     pub data: EditedMessage,
+}
+
+impl poem_openapi::types::Example for EditedMessage {
+    fn example() -> Self {
+        let message = <Message as poem_openapi::types::Example>::example();
+        Self {
+            id: message.id,
+            content: "Hi Bob! Lunch at **one**?".into(),
+            // Half a minute after the example message was sent.
+            edited_at: Timestamp::parse("2026-11-29T12:00:40.000Z").or(Some(message.created_at)),
+        }
+    }
+}
+
+impl poem_openapi::types::Example for EditMessageResult {
+    fn example() -> Self {
+        Self {
+            success: true,
+            message: "Message edited successfully".into(),
+            data: poem_openapi::types::Example::example(),
+        }
+    }
 }
 
 /// The message area of the API.

@@ -148,6 +148,10 @@ impl poem_openapi::types::Type for MessageContentRequest {
                     })),
                 ),
             ],
+            example: Some(serde_json::json!({
+                "content": "Hi Bob! Lunch at **noon**?",
+                "clientMessageId": "0193a1b5-4f5a-7b6c-9d7e-000000000001",
+            })),
             ..MetaSchema::new("object")
         });
     }
