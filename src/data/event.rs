@@ -288,8 +288,23 @@ pub async fn sync_page<C: ConnectionTrait>(
         let latest = latest_seq(db, user).await?;
         return Ok((vec![], Cursor::new(user, latest), false));
     };
-    check_since(db, user, since).await?;
+    // One read in the usual case: the page itself shows whether `since` continues the stream
+    // (its first event is the next number) or was pruned past (a later one); only an empty page
+    // needs the newest number, to tell "caught up" from a cursor past the end (not ours).
     let mut events = list_after(db, user, since.seq, limit.saturating_add(1)).await?;
+    match events.first() {
+        Some(first) if first.seq == since.seq + 1 => {}
+        Some(_) => return Err(DataError::CursorExpired),
+        None => {
+            let latest = latest_seq(db, user).await?;
+            if since.seq > latest {
+                return Err(DataError::InvalidCursor);
+            }
+            if since.seq < latest {
+                return Err(DataError::CursorExpired);
+            }
+        }
+    }
     let has_more = events.len() as u64 > limit;
     events.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
     let cursor = events.last().map_or(since, StoredEvent::cursor);
