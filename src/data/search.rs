@@ -123,6 +123,10 @@ enum Recent {
     Skipped,
 }
 
+// Both phases build the tsquery in a scalar subquery: evaluated once per statement. Written
+// inline, a prepared statement's generic plan (PostgreSQL's choice after five executions) calls
+// the PL/pgSQL `confab_search_query` once per row it checks.
+
 /// Phase 1: checks the caller's newest `window` messages; the ids of the newest `limit` matches
 /// if that proves them exact (`limit` matches among them, or no older messages at all).
 async fn search_recent<C: ConnectionTrait>(
@@ -160,7 +164,7 @@ async fn search_recent<C: ConnectionTrait>(
            ), hits AS (
                SELECT n.id, n.created_at FROM newest n JOIN messages m ON m.id = n.id
                WHERE m.status <> $7
-                 AND m.search_vector @@ confab_search_query($2, $8)
+                 AND m.search_vector @@ (SELECT confab_search_query($2, $8))
                ORDER BY n.created_at DESC, n.id DESC
                LIMIT $5
            )
@@ -211,7 +215,7 @@ async fn search_full_index<C: ConnectionTrait>(
         DbBackend::Postgres,
         r#"WITH hits AS MATERIALIZED (
                SELECT id, conversation_id, created_at FROM messages
-               WHERE search_vector @@ confab_search_query($2, $6)
+               WHERE search_vector @@ (SELECT confab_search_query($2, $6))
                  AND status <> $5
            )
            SELECT h.id FROM hits h JOIN conversations c ON c.id = h.conversation_id
