@@ -7,6 +7,7 @@ pub mod conversation;
 pub mod delivery;
 pub mod durable;
 pub mod event;
+pub mod job;
 pub mod message;
 pub mod message_batch;
 pub mod message_writer;

@@ -323,6 +323,29 @@ impl Sessions {
         Err(AuthError::SessionRevoked.into())
     }
 
+    /// Records that another instance ended `session_id` (bus message, contract §7): refused here
+    /// from now on, without waiting for the cache entry to expire.
+    pub fn note_revoked(&self, session_id: Uuid) {
+        self.cache.mark_revoked(session_id);
+    }
+
+    /// The token of a live session (the same one its issuer signed: claims come from the row), for
+    /// moving sockets to a session another instance rotated them into. `None` when the session is
+    /// gone, revoked or expired.
+    pub async fn token_of(
+        &self,
+        db: &DatabaseConnection,
+        session_id: Uuid,
+    ) -> Result<Option<String>, DbErr> {
+        let Some(row) = data::session::find_live_session(db, session_id).await? else {
+            return Ok(None);
+        };
+        if row.revoked_at.is_some() || row.expires_at <= Utc::now() {
+            return Ok(None);
+        }
+        Ok(Some(self.reissue(&row)?.token))
+    }
+
     /// Revokes a session, here at once and elsewhere when their cache entries expire.
     pub async fn revoke(&self, db: &DatabaseConnection, session_id: Uuid) -> Result<(), DbErr> {
         data::session::revoke_session(db, session_id).await?;

@@ -10,10 +10,10 @@ use std::{
 };
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use socketioxide::extract::{SocketRef, TryData};
+use socketioxide::extract::TryData;
 use uuid::Uuid;
 
-use super::handshake::SocketSession;
+use super::{SocketRef, handshake::SocketSession, typing::NotRelayed};
 use crate::{
     state::AppState,
     wire::{ClientEvent, ErrorCode, PresenceStatus, ServerEvent, event::RawArgs},
@@ -154,7 +154,8 @@ async fn handle(socket: &SocketRef, state: &AppState, session: &SocketSession, e
     }
 }
 
-/// `typing(conversationId, isTyping)`: relayed to the other participant only.
+/// `typing(conversationId, isTyping)`: relayed to the other participant only, by the one place
+/// that decides it ([`super::typing::Typing::relay`]).
 async fn typing(
     socket: &SocketRef,
     state: &AppState,
@@ -162,21 +163,19 @@ async fn typing(
     conversation_id: Uuid,
     is_typing: bool,
 ) {
-    let conversation =
-        crate::data::conversation::get_conversation_for(&state.db, conversation_id, me).await;
-    let Ok(conversation) = conversation else {
-        send_error(
-            socket,
-            ErrorCode::InvalidChatId,
-            "Not a conversation of yours",
-        );
-        return;
-    };
-    let other = crate::data::conversation::other_participant(&conversation, me);
-    let event = ServerEvent::UserTyping {
-        user_id: me,
-        is_typing,
-        conversation_id,
-    };
-    state.realtime.emit(&[other], event).await;
+    let relayed = state
+        .realtime
+        .typing()
+        .relay(&state.realtime, me, conversation_id, is_typing)
+        .await;
+    match relayed {
+        Ok(()) => {}
+        Err(NotRelayed::NotParticipant) => {
+            send_error(
+                socket,
+                ErrorCode::InvalidChatId,
+                "Not a conversation of yours",
+            );
+        }
+    }
 }

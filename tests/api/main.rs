@@ -10,6 +10,7 @@
 mod helpers;
 
 mod auth;
+mod cluster;
 mod conversation;
 mod delivery;
 mod deploy;

@@ -10,14 +10,14 @@ use crate::helpers::{TestApp, app::TestUser, socket::RawSocket};
 
 /// A durable event as a socket received it: name, arguments without the cursor, and the cursor.
 #[derive(Debug, Clone, PartialEq)]
-struct Received {
-    name: String,
-    args: Vec<Value>,
-    cursor: String,
+pub(crate) struct Received {
+    pub(crate) name: String,
+    pub(crate) args: Vec<Value>,
+    pub(crate) cursor: String,
 }
 
 /// The next event packet of any name; `None` when the socket ends.
-async fn next_event(socket: &mut RawSocket) -> Option<Received> {
+pub(crate) async fn next_event(socket: &mut RawSocket) -> Option<Received> {
     loop {
         let packet = socket.next_packet().await?;
         let Some(body) = packet
@@ -47,7 +47,7 @@ async fn next_event(socket: &mut RawSocket) -> Option<Received> {
 }
 
 /// The next `n` durable events (ephemeral ones skipped).
-async fn durable(socket: &mut RawSocket, n: usize) -> Vec<Received> {
+pub(crate) async fn durable(socket: &mut RawSocket, n: usize) -> Vec<Received> {
     let mut got = vec![];
     while got.len() < n {
         let event = next_event(socket).await.expect("the socket stays open");
@@ -58,7 +58,11 @@ async fn durable(socket: &mut RawSocket, n: usize) -> Vec<Received> {
     got
 }
 
-async fn connect_since(app: &TestApp, user: &TestUser, since: Option<&str>) -> RawSocket {
+pub(crate) async fn connect_since(
+    app: &TestApp,
+    user: &TestUser,
+    since: Option<&str>,
+) -> RawSocket {
     let mut socket = RawSocket::open(app, &[]).await;
     let auth = match since {
         Some(since) => json!({ "token": user.token, "since": since }),
@@ -75,7 +79,7 @@ async fn sync(app: &TestApp, user: &TestUser, query: &str) -> (u16, Value) {
 }
 
 /// The numeric part of a cursor, to check order without depending on its format elsewhere.
-fn seq(cursor: &str) -> u64 {
+pub(crate) fn seq(cursor: &str) -> u64 {
     cursor.split('-').next().unwrap().parse().unwrap()
 }
 

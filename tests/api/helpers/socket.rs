@@ -74,6 +74,14 @@ impl SocketClient {
         }
     }
 
+    /// Waits (bounded) for the next event of any name: its name and arguments.
+    pub async fn next_any(&mut self) -> (String, Vec<Value>) {
+        tokio::time::timeout(TIMEOUT, self.events.recv())
+            .await
+            .expect("an event within the timeout")
+            .expect("the client is open")
+    }
+
     /// Waits for `name` and asserts nothing named `unwanted` came before it.
     pub async fn next_without(&mut self, name: &str, unwanted: &str) -> Vec<Value> {
         let (args, skipped) = self.next(name).await;
