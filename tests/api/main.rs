@@ -23,6 +23,7 @@ mod infra;
 mod message;
 mod oauth_state;
 mod openapi;
+mod presence;
 mod realtime;
 mod refresh;
 mod search;

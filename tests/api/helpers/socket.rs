@@ -74,6 +74,17 @@ impl SocketClient {
         }
     }
 
+    /// Waits for the next `user_status_changed` that says something else than `previous` (a
+    /// socket's connect snapshot may repeat an `online` it also hears live).
+    pub async fn next_status_change(&mut self, previous: &str) -> Vec<Value> {
+        loop {
+            let args = self.next("user_status_changed").await.0;
+            if args.get(1).and_then(Value::as_str) != Some(previous) {
+                return args;
+            }
+        }
+    }
+
     /// Waits (bounded) for the next event of any name: its name and arguments.
     pub async fn next_any(&mut self) -> (String, Vec<Value>) {
         tokio::time::timeout(TIMEOUT, self.events.recv())
