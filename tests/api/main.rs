@@ -20,6 +20,7 @@ mod hardening;
 mod idempotency;
 mod indexes;
 mod infra;
+mod instance_crash;
 mod message;
 mod oauth_state;
 mod openapi;

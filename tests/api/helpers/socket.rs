@@ -127,10 +127,12 @@ pub struct RawSocket {
 impl RawSocket {
     /// Opens the transport with extra request headers (cookie, origin, authorization).
     pub async fn open(app: &TestApp, headers: &[(&str, &str)]) -> Self {
-        let url = format!(
-            "ws://127.0.0.1:{}/socket.io/?EIO=4&transport=websocket",
-            app.port()
-        );
+        Self::open_at(app.port(), headers).await
+    }
+
+    /// Opens the transport to a server on `port` (one the test runs as a separate process).
+    pub async fn open_at(port: u16, headers: &[(&str, &str)]) -> Self {
+        let url = format!("ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket");
         let mut request = url.into_client_request().unwrap();
         for (name, value) in headers {
             request.headers_mut().insert(
@@ -182,7 +184,12 @@ impl RawSocket {
 
     /// Connects with `token` in the handshake payload, asserting it is accepted.
     pub async fn authenticated(app: &TestApp, token: &str) -> Self {
-        let mut socket = Self::open(app, &[]).await;
+        Self::authenticated_at(app.port(), token).await
+    }
+
+    /// [`RawSocket::authenticated`] to a server on `port`.
+    pub async fn authenticated_at(port: u16, token: &str) -> Self {
+        let mut socket = Self::open_at(port, &[]).await;
         let answer = socket
             .connect(Some(serde_json::json!({ "token": token })))
             .await;
