@@ -4,7 +4,8 @@
 //! A request is authenticated by [`Sessions::authenticate`]: the token (from `Authorization: Bearer`
 //! or the signed `auth` cookie) is verified, then its session is looked up in [`cache::SessionCache`],
 //! which answers without a database round trip while its entry is younger than `SESSION_CACHE_TTL`.
-//! Revocation on this instance updates the cache at once; other instances see it when their entry
+//! Revocation on this instance updates the cache at once; with Redis, the other instances hear of it
+//! on the bus at once too (contract §7, `socket::remote`); without, they see it when their entry
 //! expires (25 s by default, inside the contract's 30 s). The poem-openapi security scheme that hands
 //! handlers the caller lives in [`auth`]; it is the only way a handler learns who is calling.
 

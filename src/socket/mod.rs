@@ -165,8 +165,10 @@ async fn set_up(socket: &SocketRef, state: &AppState, session: SocketSession) {
 }
 
 /// Disconnects sockets whose session has expired or was revoked (on any instance: the session
-/// cache re-reads the database at least every `SESSION_CACHE_TTL`). Runs for the life of the
-/// server, owned by its background tasks.
+/// cache re-reads the database at least every `SESSION_CACHE_TTL`; with Redis, revocations arrive
+/// on the bus at once and this sweep is the backstop). Each instance sweeps only its own sockets,
+/// so N instances do the work once between them. Runs for the life of the server, owned by its
+/// background tasks.
 pub async fn sweep_sessions(state: AppState) {
     let mut ticker = tokio::time::interval(SESSION_SWEEP_INTERVAL);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

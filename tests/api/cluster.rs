@@ -296,3 +296,33 @@ async fn a_redis_outage_keeps_rest_and_health_up_and_live_events_resume_with_not
     assert_eq!(contents, ["before", "during", "after"]);
     assert!(cursors.windows(2).all(|w| w[0] + 1 == w[1]), "{cursors:?}");
 }
+
+#[tokio::test]
+async fn a_refresh_on_one_instance_refuses_the_old_token_on_the_other_and_keeps_its_sockets_live() {
+    let redis = RedisServer::start();
+    let (a, b) = pair(&redis, &[]).await;
+    let (alice, bob) = (a.user("alice").await, a.user("bob").await);
+    let c = a.conversation(&alice, &bob).await;
+    let mut socket = RawSocket::authenticated(&b, &alice.token).await;
+    assert_eq!(
+        b.get_with_bearer("/auth/me", &alice.token).await.status(),
+        200
+    );
+
+    let refreshed = a
+        .client
+        .post(format!("{}/auth/refresh", a.address))
+        .bearer_auth(&alice.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refreshed.status(), 200);
+    eventually("the old token refused on the other instance", || async {
+        b.get_with_bearer("/auth/me", &alice.token).await.status() == 401
+    })
+    .await;
+    // The socket moved to the successor session instead of being cut: it still gets events.
+    let sent = a.send(&bob, &c, "still connected").await;
+    let (args, _) = socket.next_event("new_message").await;
+    assert_eq!(args[0]["id"], sent["id"]);
+}
