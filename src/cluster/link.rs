@@ -140,7 +140,11 @@ impl RedisLink {
             .unwrap_or_else(|e| e.into_inner());
         match (up, *since) {
             (true, None) => *since = Some(Instant::now()),
-            (false, Some(_)) => *since = None,
+            (false, Some(_)) => {
+                *since = None;
+                // Whatever failed may have cost the subscriptions: renew them on recovery.
+                self.inner.resubscribe.store(true, Ordering::Release);
+            }
             _ => {}
         }
     }

@@ -304,7 +304,10 @@ pub async fn reap(state: AppState) {
                 continue;
             }
         };
-        for user in gone {
+        let here = state.presence.announced();
+        // A user online here lost only this instance's entry (Redis lost it): the next heartbeat
+        // registers them again; they are not offline.
+        for user in gone.into_iter().filter(|u| !here.contains(u)) {
             tracing::info!(user.id = %user, "presence expired (instance gone)");
             if let Err(e) = crate::data::user::update_last_seen(&state.db, user).await {
                 tracing::warn!(user.id = %user, error = %e, "could not store last_seen");
