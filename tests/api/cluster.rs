@@ -326,3 +326,22 @@ async fn a_refresh_on_one_instance_refuses_the_old_token_on_the_other_and_keeps_
     let (args, _) = socket.next_event("new_message").await;
     assert_eq!(args[0]["id"], sent["id"]);
 }
+
+#[tokio::test]
+async fn a_periodic_job_runs_on_one_instance_per_period() {
+    let a = TestApp::spawn().await;
+    let b = a.sibling(&[]).await;
+    let period = Duration::from_secs(3600);
+    let claims = futures_util::future::join_all(
+        [&a, &b, &a, &b].map(|app| confab::data::job::claim_run(&app.state.db, "test_job", period)),
+    )
+    .await;
+    let won: Vec<bool> = claims.into_iter().map(Result::unwrap).collect();
+    assert_eq!(won.iter().filter(|w| **w).count(), 1, "{won:?}");
+    // Another job has its own period.
+    assert!(
+        confab::data::job::claim_run(&b.state.db, "other_job", period)
+            .await
+            .unwrap()
+    );
+}
