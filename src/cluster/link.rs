@@ -349,3 +349,23 @@ fn route(push: PushInfo, handlers: &RwLock<Handlers>, resubscribe: &AtomicBool) 
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn links_open_lazily_over_plain_and_tls_urls_and_report_down_without_a_server() {
+        // Port 1 on loopback: nothing listens there, so the link must say "down", quickly.
+        for url in ["redis://127.0.0.1:1", "rediss://127.0.0.1:1/0"] {
+            let (link, _queue) = RedisLink::open(url).expect("opening does not connect");
+            let started = Instant::now();
+            assert!(!link.check().await, "{url}");
+            assert!(started.elapsed() <= COMMAND_TIMEOUT + Duration::from_secs(2));
+            assert!(!link.is_up());
+            // Publishing while down drops the message instead of waiting.
+            link.publish("c".into(), vec![1]);
+        }
+        assert!(RedisLink::open("not a url").is_err());
+    }
+}
