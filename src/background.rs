@@ -64,22 +64,49 @@ impl BackgroundTasks {
     }
 }
 
-/// Prunes durable events older than `retention` every hour (contract §6.1: at least hourly), for
-/// the life of the server.
-pub async fn prune_events_hourly(db: sea_orm::DatabaseConnection, retention: Duration) {
-    let mut ticker = tokio::time::interval(Duration::from_secs(3600));
+/// Runs `job` about every `period` across all instances together: each instance looks every
+/// twelfth of the period, and only the one that claims the run in `job_runs` runs it
+/// (`data::job`), so N instances do not do the work N times (issue 14). A failed claim (database
+/// down) skips that look.
+pub async fn every<F, Fut>(
+    db: sea_orm::DatabaseConnection,
+    name: &'static str,
+    period: Duration,
+    job: F,
+) where
+    F: Fn() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let mut ticker = tokio::time::interval(period / 12);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
-        let Ok(age) = chrono::Duration::from_std(retention) else {
-            return;
-        };
+        // A little under the period, so that a look just short of it does not wait a whole
+        // extra twelfth.
+        match crate::data::job::claim_run(&db, name, period.mul_f64(0.95)).await {
+            Ok(true) => job().await,
+            Ok(false) => {}
+            Err(e) => tracing::warn!(job = name, error = %e, "could not claim a periodic job"),
+        }
+    }
+}
+
+/// Prunes durable events older than `retention` every hour across the instances (contract
+/// §6.1: at least hourly), for the life of the server.
+pub async fn prune_events_hourly(db: sea_orm::DatabaseConnection, retention: Duration) {
+    let Ok(age) = chrono::Duration::from_std(retention) else {
+        return;
+    };
+    let pruner = db.clone();
+    every(db, "prune_events", Duration::from_secs(3600), || async {
         let cutoff = chrono::Utc::now() - age;
-        match crate::data::event::prune(&db, cutoff).await {
+        match crate::data::event::prune(&pruner, cutoff).await {
             Ok(0) => {}
             Ok(pruned) => tracing::info!(events = pruned, "pruned events past the retention"),
             Err(e) => tracing::warn!(error = %e, "event pruning failed; retried next hour"),
         }
-    }
+    })
+    .await;
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 //! - [`data`] is the only place that builds queries; it returns domain errors, never HTTP types.
 //! - [`wire`] is the contract as types: error codes, the shapes REST and Socket.IO share, every event.
 //! - [`error`] is the one error type and the contract's envelope; [`config`] the typed settings.
+//! - [`cluster`] joins several instances over Redis (socketioxide's adapter, Confab's bus, presence).
 //! - [`cli`] is the `confab` command line; [`embedded_db`] the zero-setup PostgreSQL it can start.
 //!
 //! One request's path: listener → `/socket.io` goes to [`socket::transport`], everything else
@@ -16,6 +17,7 @@
 
 pub mod background;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod connection;
 pub mod data;

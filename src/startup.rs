@@ -51,12 +51,24 @@ impl Application {
 
         let mut tasks = BackgroundTasks::new();
         let metrics = Arc::new(Metrics::new());
-        let (socket_service, io) = socket::build();
+        let cluster = connect_cluster(&config).await?;
+        let driver = match &cluster {
+            Some((cluster, _)) => crate::cluster::driver::Driver::redis(cluster.link().clone()),
+            None => crate::cluster::driver::Driver::off(),
+        };
+        let (socket_service, io) = socket::build(&config.presence, driver);
         let (receipts, receipt_queue) = socket::delivery::Receipts::channel();
         let state = AppState {
-            realtime: crate::socket::events::Realtime::new(io.clone(), db.clone(), receipts),
+            realtime: crate::socket::events::Realtime::new(
+                io.clone(),
+                db.clone(),
+                receipts,
+                cluster.as_ref().map(|(c, _)| c.bus.clone()),
+                crate::socket::typing::Typing::new(config.presence.typing_timeout),
+            ),
             presence: Arc::new(crate::socket::presence::Presence::new(
                 config.presence.grace,
+                cluster.as_ref().map(|(c, _)| c.presence.clone()),
             )),
             rate_limits: Arc::new(crate::rate_limit::RateLimits::new(
                 crate::rate_limit::Limit {
@@ -72,11 +84,33 @@ impl Application {
             oauth: Arc::new(crate::oauth::OAuthClients::new(&config)?),
             config: Arc::new(config),
             messages: crate::data::message_writer::MessageWriter::start(db.clone(), &mut tasks),
+            redis: cluster.as_ref().map(|(c, _)| c.link().clone()),
             db,
             metrics: metrics.clone(),
         };
 
-        socket::register(&io, state.clone());
+        if let Some((cluster, queue)) = cluster {
+            let inbox = cluster.bus.subscribe().await;
+            tasks.spawn_until_shutdown("bus", socket::remote::run(state.clone(), inbox));
+            let realtime = state.realtime.clone();
+            tasks.spawn(
+                "redis link",
+                cluster.link().clone().run(
+                    queue,
+                    move || {
+                        let realtime = realtime.clone();
+                        async move { realtime.catch_up_local().await }
+                    },
+                    tasks.shutdown_token(),
+                ),
+            );
+            tasks.spawn_until_shutdown(
+                "presence heartbeat",
+                socket::presence::keep_alive(state.clone()),
+            );
+            tasks.spawn_until_shutdown("presence reaper", socket::presence::reap(state.clone()));
+        }
+        socket::register(&io, state.clone()).await;
         tasks.spawn_until_shutdown("session sweeper", socket::sweep_sessions(state.clone()));
         tasks.spawn(
             "delivery receipts",
@@ -209,6 +243,29 @@ impl Application {
         tracing::info!("stopped");
         served
     }
+}
+
+/// The Redis link and its handles when `REDIS_URL` is set (contract §7). A Redis that is down at
+/// start is not an error: the instance serves on its own until it comes back.
+async fn connect_cluster(
+    config: &Config,
+) -> anyhow::Result<Option<(crate::cluster::Cluster, crate::cluster::link::PublishQueue)>> {
+    use crate::config::ExposeSecret;
+    let Some(url) = &config.redis.url else {
+        return Ok(None);
+    };
+    let (link, queue) = crate::cluster::link::RedisLink::open(url.expose_secret())
+        .map_err(|e| anyhow::anyhow!("REDIS_URL: {e}"))?;
+    if !link.check().await {
+        tracing::warn!("redis is not reachable; serving on this instance alone until it is");
+    }
+    let instance = uuid::Uuid::now_v7();
+    tracing::info!(instance.id = %instance, "joining the other instances over redis");
+    let cluster = crate::cluster::Cluster {
+        bus: crate::cluster::bus::Bus::new(link.clone(), instance),
+        presence: crate::cluster::presence::PresenceStore::new(link, instance, config.presence.ttl),
+    };
+    Ok(Some((cluster, queue)))
 }
 
 /// The limits connections are held to; the open-file limit is raised to its hard limit first, so

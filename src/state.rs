@@ -31,6 +31,8 @@ pub struct AppState {
     pub realtime: Realtime,
     /// HTTP rate limits.
     pub rate_limits: Arc<crate::rate_limit::RateLimits>,
-    /// Who is online on this instance.
+    /// Who is online on this instance (and, with Redis, on the others).
     pub presence: Arc<Presence>,
+    /// The Redis link shared with the other instances, when `REDIS_URL` is set (contract §7).
+    pub redis: Option<crate::cluster::link::RedisLink>,
 }

@@ -20,7 +20,11 @@ mod stats;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: confab-bench [--url URL] [--server-pid PID] SCENARIO [options]
+const USAGE: &str =
+    "usage: confab-bench [--url URL] [--receiver-url URL] [--server-pid PID] SCENARIO [options]
+
+  --receiver-url URL   receivers connect there (another instance sharing PostgreSQL and Redis),
+                       senders send to --url: delivery across instances
 
 scenarios:
   deliver  --pairs P --rate R --duration D   open-loop sends at R msg/s for D s across P pairs

@@ -70,6 +70,9 @@ impl Options {
 
 pub(crate) struct Context0 {
     pub(crate) url: String,
+    /// Where receivers connect: `--receiver-url`, another instance sharing the database and Redis
+    /// (senders on one instance, receivers on the other); `url` when not given.
+    pub(crate) receiver_url: String,
     pub(crate) http: reqwest::Client,
     pub(crate) server_pid: Option<u32>,
 }
@@ -79,6 +82,12 @@ pub async fn run(args: Vec<String>) -> anyhow::Result<bool> {
     let options = Options::parse(args)?;
     let ctx = Context0 {
         url: options.url.trim_end_matches('/').to_owned(),
+        receiver_url: options
+            .values
+            .get("receiver-url")
+            .unwrap_or(&options.url)
+            .trim_end_matches('/')
+            .to_owned(),
         http: reqwest::Client::builder()
             .pool_max_idle_per_host(512)
             .build()?,
@@ -163,7 +172,7 @@ impl World {
             base: Instant::now(),
         };
         for (_, receiver, _) in &world.pairs {
-            let ws = engineio::connect(&ctx.url, &receiver.token).await?;
+            let ws = engineio::connect(&ctx.receiver_url, &receiver.token).await?;
             let (deliveries, delivered, base) = (
                 world.deliveries.clone(),
                 world.delivered.clone(),

@@ -15,6 +15,7 @@ mod m20261129_000001_session_successors;
 mod m20261129_000002_used_oauth_states;
 mod m20261129_000010_create_events;
 mod m20261129_000011_add_message_client_ids;
+mod m20261129_000030_create_job_runs;
 mod m20261130_000020_create_user_blocks;
 mod m20261130_000021_create_message_versions;
 mod m20261130_000022_index_unread_messages;
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000002_used_oauth_states::Migration),
             Box::new(m20261129_000010_create_events::Migration),
             Box::new(m20261129_000011_add_message_client_ids::Migration),
+            Box::new(m20261129_000030_create_job_runs::Migration),
             Box::new(m20261130_000020_create_user_blocks::Migration),
             Box::new(m20261130_000021_create_message_versions::Migration),
             Box::new(m20261130_000022_index_unread_messages::Migration),

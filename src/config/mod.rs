@@ -8,6 +8,7 @@ mod env;
 mod http;
 mod log;
 mod oauth;
+mod realtime;
 mod session;
 
 use std::time::Duration;
@@ -18,6 +19,7 @@ use env::{duration_or, var};
 pub use http::HttpConfig;
 pub use log::{LogConfig, LogFormat, RateLimit, RateLimits};
 pub use oauth::OAuthProviderConfig;
+pub use realtime::{PresenceConfig, RedisConfig};
 /// Re-exported so that users of secrets need no `secrecy` dependency of their own.
 pub use secrecy::{ExposeSecret, SecretString};
 pub use session::SessionConfig;
@@ -40,6 +42,11 @@ pub const VARIABLES: &[&str] = &[
     "SESSION_TTL",
     "SESSION_CACHE_TTL",
     "PRESENCE_GRACE",
+    "SOCKET_PING_INTERVAL",
+    "SOCKET_PING_TIMEOUT",
+    "TYPING_TIMEOUT",
+    "PRESENCE_TTL",
+    "REDIS_URL",
     "SYNC_RETENTION",
     "GITHUB_CLIENT_ID",
     "GITHUB_CLIENT_SECRET",
@@ -110,8 +117,10 @@ pub struct Config {
     pub database: DatabaseConfig,
     /// Signing secrets, cookie flags, lifetimes.
     pub session: SessionConfig,
-    /// Online/offline reporting.
+    /// Online/offline reporting, socket liveness, typing.
     pub presence: PresenceConfig,
+    /// The Redis shared by several instances (contract §7).
+    pub redis: RedisConfig,
     /// How long durable events stay replayable (`SYNC_RETENTION`, contract §6.1).
     pub sync_retention: Duration,
     /// GitHub OAuth.
@@ -122,13 +131,6 @@ pub struct Config {
     pub rate_limits: RateLimits,
     /// Logging.
     pub log: LogConfig,
-}
-
-/// Presence settings.
-#[derive(Debug, Clone, Copy)]
-pub struct PresenceConfig {
-    /// How long a user whose last socket dropped stays online (a quick reconnect does not flap).
-    pub grace: Duration,
 }
 
 impl Config {
@@ -166,15 +168,8 @@ impl Config {
         };
         let http = HttpConfig::from_source(env)?;
         let database = DatabaseConfig::from_source(env)?;
-        let presence = PresenceConfig {
-            grace: duration_or(
-                "PRESENCE_GRACE",
-                var(env, "PRESENCE_GRACE"),
-                Duration::from_secs(3),
-                true,
-                "like 3s",
-            )?,
-        };
+        let presence = PresenceConfig::from_source(env)?;
+        let redis = RedisConfig::from_source(env)?;
         let sync_retention = duration_or(
             "SYNC_RETENTION",
             var(env, "SYNC_RETENTION"),
@@ -196,6 +191,7 @@ impl Config {
             database,
             session,
             presence,
+            redis,
             github,
             google,
             rate_limits,

@@ -10,7 +10,7 @@
 //! - a **request head**: it must be complete (`\r\n\r\n`) within `HTTP_HEADER_TIMEOUT` of the
 //!   connection opening (first request) or of its first byte (later requests);
 //! - between requests, in a request, and after an upgrade (`101`, as for `/socket.io` WebSockets,
-//!   which Engine.IO pings every 25 s) or on HTTP/2: nothing read or written for
+//!   which Engine.IO pings every 10 s by default) or on HTTP/2: nothing read or written for
 //!   `HTTP_IDLE_TIMEOUT`.
 //!
 //! The stream learns where a response starts from what the server writes (`HTTP/1.1 <status>`),

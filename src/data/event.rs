@@ -27,8 +27,8 @@ use uuid::Uuid;
 use super::DataError;
 use crate::wire::{Cursor, ServerEvent, dto::SyncEvent};
 
-/// A durable event as stored for one recipient.
-#[derive(Debug, Clone, PartialEq)]
+/// A durable event as stored for one recipient (serialized as is between instances).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StoredEvent {
     /// The recipient.
     pub user_id: Uuid,
@@ -56,6 +56,18 @@ impl StoredEvent {
         let sender: Uuid = message.get("sender")?.as_str()?.parse().ok()?;
         let id: Uuid = message.get("id")?.as_str()?.parse().ok()?;
         (sender != self.user_id).then_some(id)
+    }
+
+    /// The sender and conversation of a `new_message` event stored for its sender (one of the
+    /// two copies of each message, so a send is seen once).
+    pub fn sent_message(&self) -> Option<(Uuid, Uuid)> {
+        if self.name != ServerEvent::NEW_MESSAGE {
+            return None;
+        }
+        let message = self.args.first()?;
+        let sender: Uuid = message.get("sender")?.as_str()?.parse().ok()?;
+        let conversation: Uuid = message.get("conversation")?.as_str()?.parse().ok()?;
+        (sender == self.user_id).then_some((sender, conversation))
     }
 
     /// The `/sync` shape.

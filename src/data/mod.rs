@@ -9,6 +9,7 @@ pub mod delivery;
 pub mod durable;
 pub mod edit;
 pub mod event;
+pub mod job;
 pub mod message;
 pub mod message_batch;
 pub mod message_writer;

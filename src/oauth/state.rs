@@ -69,18 +69,22 @@ impl LoginState {
 /// How often used states past their expiry are deleted.
 const USED_STATE_PRUNE_INTERVAL: Duration = Duration::from_secs(600);
 
-/// Deletes records of used states once their expiry has passed. Runs for the life of the server,
+/// Deletes records of used states once their expiry has passed, on one instance per period. Runs for the life of the server,
 /// owned by its background tasks.
 pub async fn prune_used_states(db: sea_orm::DatabaseConnection) {
-    let mut ticker = tokio::time::interval(USED_STATE_PRUNE_INTERVAL);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticker.tick().await;
-        match crate::data::oauth_state::delete_expired_states(&db).await {
-            Ok(pruned) => tracing::debug!(pruned, "pruned used OAuth states"),
-            Err(e) => tracing::warn!(error = %e, "pruning used OAuth states failed"),
-        }
-    }
+    let pruner = db.clone();
+    crate::background::every(
+        db,
+        "prune_used_oauth_states",
+        USED_STATE_PRUNE_INTERVAL,
+        || async {
+            match crate::data::oauth_state::delete_expired_states(&pruner).await {
+                Ok(pruned) => tracing::debug!(pruned, "pruned used OAuth states"),
+                Err(e) => tracing::warn!(error = %e, "pruning used OAuth states failed"),
+            }
+        },
+    )
+    .await;
 }
 
 #[cfg(test)]

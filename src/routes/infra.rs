@@ -33,10 +33,15 @@ pub struct Check {
 #[derive(Debug, Object)]
 #[oai(example)]
 pub struct Health {
-    /// `ok` when every check passed, else `unavailable`.
+    /// `ok` when every check passed; `degraded` when only Redis is down (this instance serves
+    /// REST and its own sockets; events between instances wait for Redis, contract §7);
+    /// `unavailable` when the database is down.
     pub status: String,
     /// The database check.
     pub database: Check,
+    /// `ok` or `down`; present only when `REDIS_URL` is set (contract §7).
+    #[oai(skip_serializing_if_is_none)]
+    pub redis: Option<String>,
 }
 
 impl poem_openapi::types::Example for Health {
@@ -47,6 +52,7 @@ impl poem_openapi::types::Example for Health {
                 status: "ok".into(),
                 latency_ms: Some(0.79),
             },
+            redis: Some("ok".into()),
         }
     }
 }
@@ -66,18 +72,29 @@ pub enum HealthResponse {
 impl InfraApi {
     /// Readiness check
     ///
-    /// Checks the database with a trivial query. `200` when healthy, `503` otherwise.
+    /// Checks the database with a trivial query, and Redis with `PING` when `REDIS_URL` is set.
+    /// `200` while the database answers (Redis down included: contract §7), `503` otherwise.
     #[oai(path = "/health", method = "get", operation_id = "health")]
     async fn health(&self) -> HealthResponse {
-        let ping = tokio::time::timeout(HEALTH_TIMEOUT, crate::data::ping(&self.state.db)).await;
+        let database = tokio::time::timeout(HEALTH_TIMEOUT, crate::data::ping(&self.state.db));
+        let redis = async {
+            match &self.state.redis {
+                Some(link) => Some(link.ping().await),
+                None => None,
+            }
+        };
+        let (ping, redis_up) = tokio::join!(database, redis);
+        let redis = redis_up.map(|up| if up { "ok" } else { "down" }.to_owned());
+        let degraded = redis_up == Some(false);
         match ping.unwrap_or_else(|_| Err(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))) {
             Ok(latency) => HealthResponse::Healthy(Json(Health {
-                status: "ok".into(),
+                status: if degraded { "degraded" } else { "ok" }.into(),
                 database: Check {
                     status: "ok".into(),
                     // Two decimals: the last digits of a float division are noise.
                     latency_ms: Some((latency.as_secs_f64() * 100_000.0).round() / 100.0),
                 },
+                redis,
             })),
             Err(e) => {
                 tracing::warn!(error = %e, "health check: database unavailable");
@@ -87,6 +104,7 @@ impl InfraApi {
                         status: "unavailable".into(),
                         latency_ms: None,
                     },
+                    redis,
                 }))
             }
         }

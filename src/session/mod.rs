@@ -4,7 +4,8 @@
 //! A request is authenticated by [`Sessions::authenticate`]: the token (from `Authorization: Bearer`
 //! or the signed `auth` cookie) is verified, then its session is looked up in [`cache::SessionCache`],
 //! which answers without a database round trip while its entry is younger than `SESSION_CACHE_TTL`.
-//! Revocation on this instance updates the cache at once; other instances see it when their entry
+//! Revocation on this instance updates the cache at once; with Redis, the other instances hear of it
+//! on the bus at once too (contract §7, `socket::remote`); without, they see it when their entry
 //! expires (25 s by default, inside the contract's 30 s). The poem-openapi security scheme that hands
 //! handlers the caller lives in [`auth`]; it is the only way a handler learns who is calling.
 
@@ -321,6 +322,29 @@ impl Sessions {
             current = next;
         }
         Err(AuthError::SessionRevoked.into())
+    }
+
+    /// Records that another instance ended `session_id` (bus message, contract §7): refused here
+    /// from now on, without waiting for the cache entry to expire.
+    pub fn note_revoked(&self, session_id: Uuid) {
+        self.cache.mark_revoked(session_id);
+    }
+
+    /// The token of a live session (the same one its issuer signed: claims come from the row), for
+    /// moving sockets to a session another instance rotated them into. `None` when the session is
+    /// gone, revoked or expired.
+    pub async fn token_of(
+        &self,
+        db: &DatabaseConnection,
+        session_id: Uuid,
+    ) -> Result<Option<String>, DbErr> {
+        let Some(row) = data::session::find_live_session(db, session_id).await? else {
+            return Ok(None);
+        };
+        if row.revoked_at.is_some() || row.expires_at <= Utc::now() {
+            return Ok(None);
+        }
+        Ok(Some(self.reissue(&row)?.token))
     }
 
     /// Revokes a session, here at once and elsewhere when their cache entries expire.

@@ -10,10 +10,10 @@ use std::{
 };
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use socketioxide::extract::{SocketRef, TryData};
+use socketioxide::extract::TryData;
 use uuid::Uuid;
 
-use super::handshake::SocketSession;
+use super::{SocketRef, handshake::SocketSession, typing::NotRelayed};
 use crate::{
     state::AppState,
     wire::{ClientEvent, ErrorCode, PresenceStatus, ServerEvent, event::RawArgs},
@@ -154,8 +154,8 @@ async fn handle(socket: &SocketRef, state: &AppState, session: &SocketSession, e
     }
 }
 
-/// `typing(conversationId, isTyping)`: relayed to the other participant only, unless either
-/// blocks the other.
+/// `typing(conversationId, isTyping)`: relayed to the other participant only, by the one place
+/// that decides it ([`super::typing::Typing::relay`]).
 async fn typing(
     socket: &SocketRef,
     state: &AppState,
@@ -163,26 +163,19 @@ async fn typing(
     conversation_id: Uuid,
     is_typing: bool,
 ) {
-    let conversation =
-        crate::data::conversation::get_conversation_for(&state.db, conversation_id, me).await;
-    let Ok(conversation) = conversation else {
-        send_error(
-            socket,
-            ErrorCode::InvalidChatId,
-            "Not a conversation of yours",
-        );
-        return;
-    };
-    let other = crate::data::conversation::other_participant(&conversation, me);
-    // Not relayed between a blocked pair (contract §3); nor when that cannot be checked.
-    let blocked = crate::data::block::is_blocked_between(&state.db, me, other).await;
-    if blocked.unwrap_or(true) {
-        return;
+    let relayed = state
+        .realtime
+        .typing()
+        .relay(&state.realtime, me, conversation_id, is_typing)
+        .await;
+    match relayed {
+        Ok(()) => {}
+        Err(NotRelayed::NotParticipant) => {
+            send_error(
+                socket,
+                ErrorCode::InvalidChatId,
+                "Not a conversation of yours",
+            );
+        }
     }
-    let event = ServerEvent::UserTyping {
-        user_id: me,
-        is_typing,
-        conversation_id,
-    };
-    state.realtime.emit(&[other], event).await;
 }

@@ -7,13 +7,19 @@ use std::sync::{
     atomic::{AtomicBool, Ordering},
 };
 
-use socketioxide::SocketIo;
 use uuid::Uuid;
 
 use sea_orm::DatabaseConnection;
 
-use super::{delivery::Receipts, stream::SocketStream};
-use crate::{data::event::StoredEvent, wire::ServerEvent};
+use super::{Adapter, SocketRef, delivery::Receipts, stream::SocketStream, typing::Typing};
+use crate::{
+    cluster::bus::{Bus, BusMessage},
+    data::event::StoredEvent,
+    wire::ServerEvent,
+};
+
+type SocketIo = socketioxide::SocketIo<Adapter>;
+type Operators = socketioxide::operators::BroadcastOperators<Adapter>;
 
 /// The room of a user's sockets (all their tabs and devices).
 pub fn user_room(user: Uuid) -> String {
@@ -25,7 +31,7 @@ pub fn session_room(session: Uuid) -> String {
     format!("session:{session}")
 }
 
-/// Emits [`ServerEvent`]s to users' rooms.
+/// Emits [`ServerEvent`]s to users' rooms, on every instance when Redis joins them (contract §7).
 ///
 /// Once the server is closing, the namespace is gone: events are then dropped (clients recover them
 /// over REST) instead of reaching socketioxide, whose default-namespace shortcuts panic after
@@ -36,18 +42,34 @@ pub struct Realtime {
     db: DatabaseConnection,
     receipts: Receipts,
     closing: Arc<AtomicBool>,
+    /// The other instances, when `REDIS_URL` is set.
+    bus: Option<Bus>,
+    typing: Arc<Typing>,
 }
 
 impl Realtime {
     /// Wraps the Socket.IO server; `db` fills gaps in sockets' event streams, `receipts` takes
-    /// the recipients' acknowledgements of `new_message`.
-    pub fn new(io: SocketIo, db: DatabaseConnection, receipts: Receipts) -> Self {
+    /// the recipients' acknowledgements of `new_message`, `bus` reaches the other instances.
+    pub fn new(
+        io: SocketIo,
+        db: DatabaseConnection,
+        receipts: Receipts,
+        bus: Option<Bus>,
+        typing: Typing,
+    ) -> Self {
         Self {
             io,
             db,
             receipts,
             closing: Arc::new(AtomicBool::new(false)),
+            bus,
+            typing: Arc::new(typing),
         }
+    }
+
+    /// The typing indicators relayed by this instance.
+    pub fn typing(&self) -> &Typing {
+        &self.typing
     }
 
     /// The database the event streams are read from.
@@ -60,9 +82,29 @@ impl Realtime {
         &self.receipts
     }
 
-    /// Delivers durable events, already committed, to every socket of their recipients on this
-    /// instance, each socket in its own cursor order (see `socket::stream`).
+    /// Delivers durable events, already committed, to every socket of their recipients: here at
+    /// once, and on the other instances through the bus, where [`Realtime::deliver_local`] runs.
     pub async fn deliver(&self, events: &[StoredEvent]) {
+        if events.is_empty() {
+            return;
+        }
+        if let Some(bus) = &self.bus {
+            bus.publish(BusMessage::Events {
+                events: events.to_vec(),
+            });
+        }
+        self.deliver_local(events).await;
+    }
+
+    /// Delivers durable events to the recipients' sockets on this instance, each socket in its
+    /// own cursor order (see `socket::stream`), and stops the typing indicator of each message's
+    /// sender (contract §5).
+    pub async fn deliver_local(&self, events: &[StoredEvent]) {
+        for event in events {
+            if let Some((sender, conversation)) = event.sent_message() {
+                self.typing.message_sent(self, sender, conversation).await;
+            }
+        }
         let Some(root) = self.root() else {
             tracing::debug!("server closing; live events dropped (clients replay them)");
             return;
@@ -72,6 +114,16 @@ impl Realtime {
                 if let Some(stream) = socket.extensions.get::<SocketStream>() {
                     stream.deliver(&socket, self, event).await;
                 }
+            }
+        }
+    }
+
+    /// Fills every local socket's stream up to the newest stored event (after a Redis outage,
+    /// events from other instances may have been lost on the way).
+    pub async fn catch_up_local(&self) {
+        for socket in self.sockets() {
+            if let Some(stream) = socket.extensions.get::<SocketStream>() {
+                stream.catch_up(&socket, self).await;
             }
         }
     }
@@ -90,30 +142,57 @@ impl Realtime {
     }
 
     /// Every socket on this instance (none once closing).
-    pub fn sockets(&self) -> Vec<socketioxide::extract::SocketRef> {
+    pub fn sockets(&self) -> Vec<SocketRef> {
         self.root().map(|ns| ns.sockets()).unwrap_or_default()
     }
 
     /// The default namespace's operators, unless the server is closing.
-    fn root(&self) -> Option<socketioxide::operators::BroadcastOperators> {
+    fn root(&self) -> Option<Operators> {
         if self.is_closing() {
             return None;
         }
         self.io.of("/")
     }
 
-    /// Disconnects every socket of a session (logout), on this instance at once; other
-    /// instances' session sweepers follow.
+    /// The default namespace's operators for an emit to rooms: through the adapter to every
+    /// instance when Redis is configured, else local (nothing to encode for an adapter).
+    fn rooms_everywhere(&self) -> Option<Operators> {
+        let root = self.root()?;
+        Some(if self.bus.is_some() {
+            root
+        } else {
+            root.local()
+        })
+    }
+
+    /// Disconnects every socket of a session (logout), here at once and on the other instances
+    /// through the bus, which also makes them refuse the session from then on.
     pub async fn disconnect_session(&self, session: Uuid) {
+        if let Some(bus) = &self.bus {
+            bus.publish(BusMessage::SessionEnded { session });
+        }
+        self.disconnect_session_local(session).await;
+    }
+
+    /// Disconnects the sockets of a session on this instance.
+    pub async fn disconnect_session_local(&self, session: Uuid) {
         let Some(root) = self.root() else { return };
-        if let Err(e) = root.to(session_room(session)).disconnect().await {
+        if let Err(e) = root.local().to(session_room(session)).disconnect().await {
             tracing::warn!(error = %e, "could not disconnect a session's sockets");
         }
     }
 
     /// Moves the sockets of a rotated session to its successor, so a refresh does not cut the
-    /// page's live connection.
+    /// page's live connection; other instances do the same with theirs (through the bus).
     pub fn rebind_session(&self, old: Uuid, new: Uuid, token: &str) {
+        if let Some(bus) = &self.bus {
+            bus.publish(BusMessage::SessionRotated { old, new });
+        }
+        self.rebind_session_local(old, new, token);
+    }
+
+    /// Moves this instance's sockets of `old` to `new`, authenticated by `token`.
+    pub fn rebind_session_local(&self, old: Uuid, new: Uuid, token: &str) {
         let Some(root) = self.root() else { return };
         for socket in root.to(session_room(old)).sockets() {
             if let Some(mut session) = socket.extensions.get::<super::handshake::SocketSession>() {
@@ -126,13 +205,13 @@ impl Realtime {
         }
     }
 
-    /// Sends an ephemeral `event` (typing, presence) to every socket of each user in `users`.
-    /// Durable events go through [`Realtime::deliver`].
+    /// Sends an ephemeral `event` (typing, presence) to every socket of each user in `users`, on
+    /// every instance. Durable events go through [`Realtime::deliver`].
     pub async fn emit(&self, users: &[Uuid], event: ServerEvent) {
         if users.is_empty() {
             return;
         }
-        let Some(root) = self.root() else {
+        let Some(root) = self.rooms_everywhere() else {
             tracing::debug!(event = event.name(), "server closing; live event dropped");
             return;
         };

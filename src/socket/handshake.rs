@@ -5,9 +5,9 @@
 //! A disallowed `Origin` is refused first (cross-site WebSocket hijacking). A refusal reaches the
 //! client as `connect_error` whose message is the contract's code.
 
-use socketioxide::extract::SocketRef;
 use uuid::Uuid;
 
+use super::SocketRef;
 use crate::{
     session::{AuthError, AuthFailure},
     state::AppState,

@@ -10,19 +10,28 @@ pub mod delivery;
 pub mod events;
 pub mod handshake;
 pub mod presence;
+pub mod remote;
 pub mod stream;
 pub mod transport;
+pub mod typing;
 
 use std::time::Duration;
 
 use engineioxide::service::NotFoundService;
-use socketioxide::{
-    SocketIo, extract::SocketRef, handler::ConnectHandler, service::SocketIoService,
-    socket::DisconnectReason,
-};
+use socketioxide::{handler::ConnectHandler, service::SocketIoService, socket::DisconnectReason};
 
 use self::handshake::SocketSession;
-use crate::state::AppState;
+use crate::{cluster::driver::Driver, config::PresenceConfig, state::AppState};
+
+/// socketioxide's Redis adapter (`socketioxide-redis`) over our driver: across instances with
+/// Redis, a local adapter without (contract §7).
+pub type Adapter = socketioxide_redis::CustomRedisAdapter<socketioxide::adapter::Emitter, Driver>;
+
+/// A socket of this server.
+pub type SocketRef = socketioxide::extract::SocketRef<Adapter>;
+
+/// The Socket.IO server handle.
+pub type SocketIo = socketioxide::SocketIo<Adapter>;
 
 /// Largest Engine.IO packet accepted (the original's `maxPayload`).
 const MAX_PAYLOAD: u64 = 1_000_000;
@@ -35,10 +44,22 @@ const SESSION_SWEEP_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Builds the Socket.IO server and its service; [`register`] attaches the handlers once the
 /// application state exists (the state holds the server's handle).
-pub fn build() -> (SocketIoService<NotFoundService>, SocketIo) {
-    SocketIo::builder()
-        .ping_interval(Duration::from_secs(25))
-        .ping_timeout(Duration::from_secs(20))
+///
+/// Pings every `ping_interval` with a `ping_timeout` (10 s each by default, contract §5), so a
+/// client that stops answering is dropped within 20 s and reported offline after the grace.
+pub fn build(
+    presence: &PresenceConfig,
+    driver: Driver,
+) -> (SocketIoService<NotFoundService, Adapter>, SocketIo) {
+    // The adapter's channels carry its own prefix, apart from Confab's bus and presence keys.
+    let adapter = socketioxide_redis::RedisAdapterCtr::new_with_driver(
+        driver,
+        socketioxide_redis::RedisAdapterConfig::new().with_prefix("confab-sio"),
+    );
+    socketioxide::SocketIo::builder()
+        .with_adapter::<Adapter>(adapter)
+        .ping_interval(presence.ping_interval)
+        .ping_timeout(presence.ping_timeout)
         .max_payload(MAX_PAYLOAD)
         // Packets a socket may have waiting to be written. socketioxide fails an emit into a full
         // buffer (default 128) rather than waiting; a replay (`socket::stream`, up to 500 events
@@ -60,7 +81,10 @@ pub fn build() -> (SocketIoService<NotFoundService>, SocketIo) {
 /// connect acknowledgement: socketioxide runs the connect handler as a separate task after the
 /// acknowledgement, so event handlers registered there would miss events a client sends at once
 /// (the original frontend sends `update_status` on connect).
-pub fn register(io: &SocketIo, state: AppState) {
+///
+/// Returns once the namespace exists (with Redis, once the adapter subscribed, or gave up waiting
+/// for a Redis that is down: it subscribes when Redis is back).
+pub async fn register(io: &SocketIo, state: AppState) {
     let middleware_state = state.clone();
     let middleware =
         move |socket: SocketRef, auth: socketioxide::extract::TryData<serde_json::Value>| {
@@ -105,10 +129,17 @@ pub fn register(io: &SocketIo, state: AppState) {
             stream
                 .start(&socket, &state.realtime, session.user_id, since.as_deref())
                 .await;
+            state
+                .presence
+                .snapshot(&state, &socket, session.user_id)
+                .await;
             tracing::debug!(socket.id = %socket.id, "socket ready");
         }
     };
-    io.ns("/", handler.with(middleware));
+    if let Err(e) = io.ns("/", handler.with(middleware)).await {
+        // Only a namespace path with `#` fails here; "/" has none.
+        tracing::error!(error = ?e, "the Socket.IO namespace could not be set up");
+    }
 }
 
 /// The handshake's `auth.since`, kept from the connect middleware to the connect handler.
@@ -141,8 +172,10 @@ async fn set_up(socket: &SocketRef, state: &AppState, session: SocketSession) {
 }
 
 /// Disconnects sockets whose session has expired or was revoked (on any instance: the session
-/// cache re-reads the database at least every `SESSION_CACHE_TTL`). Runs for the life of the
-/// server, owned by its background tasks.
+/// cache re-reads the database at least every `SESSION_CACHE_TTL`; with Redis, revocations arrive
+/// on the bus at once and this sweep is the backstop). Each instance sweeps only its own sockets,
+/// so N instances do the work once between them. Runs for the life of the server, owned by its
+/// background tasks.
 pub async fn sweep_sessions(state: AppState) {
     let mut ticker = tokio::time::interval(SESSION_SWEEP_INTERVAL);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

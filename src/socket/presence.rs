@@ -6,13 +6,20 @@
 //! reconnect (a page reload, a network blip) does not flap their status. Sockets that die without
 //! a clean close are dropped by Engine.IO's ping timeout and take the same path.
 //!
-//! This tracks the sockets of this instance; several instances would need a shared adapter.
+//! This tracks the sockets of this instance. With Redis (contract §7), each instance registers
+//! its online users in [`PresenceStore`], which says when a user's state flips across all
+//! instances, so a user online on two instances goes offline only when both lost them; the
+//! [`keep_alive`] and [`reap`] tasks refresh this instance's entries and report the users of a
+//! crashed one offline. Presence recipients always come from `data::conversation::list_peer_ids`,
+//! the one rule for who may see whose presence.
 
 use std::{collections::HashMap, sync::Mutex, time::Duration};
 
 use socketioxide::socket::Sid;
 use uuid::Uuid;
 
+use super::SocketRef;
+use crate::cluster::presence::PresenceStore;
 use crate::state::AppState;
 use crate::wire::{PresenceStatus, ServerEvent};
 
@@ -36,6 +43,10 @@ impl UserPresence {
 pub struct Presence {
     users: Mutex<HashMap<Uuid, UserPresence>>,
     grace: Duration,
+    store: Option<PresenceStore>,
+    /// Serializes this instance's changes to the store: a heartbeat must not re-register a user
+    /// between their local offline and its unregistration (it would announce them online again).
+    store_order: tokio::sync::Mutex<()>,
 }
 
 /// What a change asks for.
@@ -46,12 +57,25 @@ enum Announce {
 }
 
 impl Presence {
-    /// `grace`: how long a user with no socket left stays online before `offline` is sent.
-    pub fn new(grace: Duration) -> Self {
+    /// `grace`: how long a user with no socket left stays online before `offline` is sent;
+    /// `store`: presence across instances, when Redis is configured.
+    pub fn new(grace: Duration, store: Option<PresenceStore>) -> Self {
         Self {
             users: Mutex::new(HashMap::new()),
             grace,
+            store,
+            store_order: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// Users announced online by this instance (registered in the store when there is one).
+    fn announced(&self) -> Vec<Uuid> {
+        let users = self.users.lock().unwrap_or_else(|e| e.into_inner());
+        users
+            .iter()
+            .filter(|(_, p)| p.announced_online)
+            .map(|(user, _)| *user)
+            .collect()
     }
 
     fn update(&self, user: Uuid, change: impl FnOnce(&mut UserPresence)) -> Announce {
@@ -101,22 +125,86 @@ impl Presence {
             let users = self.users.lock().unwrap_or_else(|e| e.into_inner());
             users.get(&user).is_none_or(|p| p.sockets.is_empty())
         };
-        if gone && let Err(e) = crate::data::user::update_last_seen(&state.db, user).await {
-            tracing::warn!(user.id = %user, error = %e, "could not store last_seen");
+        if gone {
+            state
+                .realtime
+                .typing()
+                .user_left(&state.realtime, user)
+                .await;
+            if let Err(e) = crate::data::user::update_last_seen(&state.db, user).await {
+                tracing::warn!(user.id = %user, error = %e, "could not store last_seen");
+            }
         }
         self.announce(state, user, announce).await;
+    }
+
+    /// Sends one socket that just connected `user_status_changed(peer, "online")` for each user
+    /// it shares a conversation with who is online now, on any instance (contract §5).
+    pub async fn snapshot(&self, state: &AppState, socket: &SocketRef, user: Uuid) {
+        let peers = match crate::data::conversation::list_peer_ids(&state.db, user).await {
+            Ok(peers) => peers,
+            Err(e) => {
+                tracing::warn!(user.id = %user, error = %e, "presence snapshot skipped");
+                return;
+            }
+        };
+        let local = || {
+            let announced = self.announced();
+            peers
+                .iter()
+                .copied()
+                .filter(|p| announced.contains(p))
+                .collect()
+        };
+        let online: Vec<Uuid> = match &self.store {
+            Some(store) => store.online_among(&peers).await.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "presence snapshot from this instance only");
+                local()
+            }),
+            None => local(),
+        };
+        for peer in online {
+            let event = ServerEvent::UserStatusChanged {
+                user_id: peer,
+                status: PresenceStatus::Online,
+            };
+            let _ = socket.emit(event.name(), &event.args());
+        }
     }
 
     async fn announce(&self, state: &AppState, user: Uuid, announce: Announce) {
         match announce {
             Announce::Nothing => {}
-            Announce::Online => send_status(state, user, true).await,
+            Announce::Online => {
+                let flipped = match &self.store {
+                    Some(store) => {
+                        let _order = self.store_order.lock().await;
+                        store.register(&[user]).await.map(|f| f.contains(&user))
+                    }
+                    None => Ok(true),
+                };
+                // Redis unreachable: announce what this instance knows (a duplicate `online`
+                // is harmless, a missing one is not).
+                if flipped.unwrap_or(true) {
+                    send_status(state, user, true).await;
+                }
+            }
             Announce::OfflineAfterGrace(generation) => {
                 let state = state.clone();
                 let grace = self.grace;
                 tokio::spawn(async move {
                     tokio::time::sleep(grace).await;
-                    if state.presence.confirm_offline(user, generation) {
+                    let presence = &state.presence;
+                    let order = presence.store_order.lock().await;
+                    if !presence.confirm_offline(user, generation) {
+                        return;
+                    }
+                    let flipped = match &presence.store {
+                        Some(store) => store.unregister(user).await,
+                        None => Ok(true),
+                    };
+                    drop(order);
+                    if flipped.unwrap_or(true) {
                         send_status(&state, user, false).await;
                     }
                 });
@@ -142,6 +230,7 @@ impl Presence {
 }
 
 async fn send_status(state: &AppState, user: Uuid, online: bool) {
+    tracing::debug!(user.id = %user, online, "presence changes");
     let peers = match crate::data::conversation::list_peer_ids(&state.db, user).await {
         Ok(peers) => peers,
         Err(e) => {
@@ -163,4 +252,67 @@ async fn send_status(state: &AppState, user: Uuid, online: bool) {
             },
         )
         .await;
+}
+
+/// Refreshes this instance's presence entries in Redis for the life of the server, and announces
+/// users whose entry had expired meanwhile (after a Redis outage) online again.
+pub async fn keep_alive(state: AppState) {
+    let Some(store) = state.presence.store.clone() else {
+        return;
+    };
+    let mut ticker = tokio::time::interval(store.heartbeat_interval());
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let order = state.presence.store_order.lock().await;
+        let registered = store.register(&state.presence.announced()).await;
+        drop(order);
+        match registered {
+            Ok(flipped) => {
+                for user in flipped {
+                    send_status(&state, user, true).await;
+                }
+            }
+            Err(e) => tracing::debug!(error = %e, "presence heartbeat skipped"),
+        }
+    }
+}
+
+/// Reports offline the users whose only entries expired (their instance crashed), for the life of
+/// the server. Each expired entry is taken by exactly one instance (see `cluster::presence`).
+pub async fn reap(state: AppState) {
+    let Some(store) = state.presence.store.clone() else {
+        return;
+    };
+    let mut ticker = tokio::time::interval(store.reap_interval());
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        // After an outage every entry has expired; reaping before the live instances refreshed
+        // theirs would flap everyone offline and back.
+        let settled = store
+            .link()
+            .up_since()
+            .is_some_and(|since| since.elapsed() >= store.heartbeat_interval());
+        if !settled {
+            continue;
+        }
+        let gone = match store.reap().await {
+            Ok(gone) => gone,
+            Err(e) => {
+                tracing::debug!(error = %e, "presence reaping skipped");
+                continue;
+            }
+        };
+        let here = state.presence.announced();
+        // A user online here lost only this instance's entry (Redis lost it): the next heartbeat
+        // registers them again; they are not offline.
+        for user in gone.into_iter().filter(|u| !here.contains(u)) {
+            tracing::info!(user.id = %user, "presence expired (instance gone)");
+            if let Err(e) = crate::data::user::update_last_seen(&state.db, user).await {
+                tracing::warn!(user.id = %user, error = %e, "could not store last_seen");
+            }
+            send_status(&state, user, false).await;
+        }
+    }
 }

@@ -12,11 +12,11 @@ use std::{sync::Arc, time::Duration};
 
 use serde::{Serialize, Serializer, ser::SerializeTuple};
 use serde_json::Value;
-use socketioxide::{SendError, SocketError, extract::SocketRef};
+use socketioxide::{SendError, SocketError};
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
-use super::events::Realtime;
+use super::{SocketRef, events::Realtime};
 use crate::{
     data::{DataError, event, event::StoredEvent},
     wire::{Cursor, ErrorCode, ServerEvent, event::CursorArg},
@@ -149,6 +149,25 @@ impl SocketStream {
         *next = Some(cursor.seq + 1);
         if let Err(e) = fill(socket, rt, user, &mut next, u64::MAX, WhenFull::Wait).await {
             tracing::warn!(user.id = %user, error = %e, "replay interrupted");
+        }
+    }
+
+    /// Emits whatever was stored for this socket's user since its last event (events from another
+    /// instance lost while Redis was down).
+    pub async fn catch_up(&self, socket: &SocketRef, rt: &Realtime) {
+        let Some(user) = socket
+            .extensions
+            .get::<super::handshake::SocketSession>()
+            .map(|s| s.user_id)
+        else {
+            return;
+        };
+        let mut next = self.next.lock().await;
+        if next.is_none() {
+            return;
+        }
+        if let Err(e) = fill(socket, rt, user, &mut next, u64::MAX, WhenFull::Wait).await {
+            tracing::warn!(user.id = %user, error = %e, "catch-up interrupted");
         }
     }
 

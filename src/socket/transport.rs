@@ -20,14 +20,17 @@ use super::events::Realtime;
 
 /// The `/socket.io` endpoint (mount with `nest_no_strip`: socketioxide wants the full path).
 pub struct SocketIoEndpoint {
-    service: SocketIoService<NotFoundService>,
+    service: SocketIoService<NotFoundService, super::Adapter>,
     polling: BoxEndpoint<'static, Response>,
     realtime: Realtime,
 }
 
 impl SocketIoEndpoint {
     /// Wraps socketioxide's service; `realtime` tells when the server is closing.
-    pub fn new(service: SocketIoService<NotFoundService>, realtime: Realtime) -> Self {
+    pub fn new(
+        service: SocketIoService<NotFoundService, super::Adapter>,
+        realtime: Realtime,
+    ) -> Self {
         Self {
             polling: service.clone().compat().map_to_response().boxed(),
             service,

@@ -38,12 +38,52 @@ fn docker_compose_runs_confab_after_a_healthy_postgres_with_known_variables() {
 }
 
 #[test]
+fn docker_compose_scales_confab_behind_a_sticky_load_balancer_over_one_redis() {
+    let compose = load("docker-compose.yml");
+    let services = &compose["services"];
+    let confab = &services["confab"];
+    assert_eq!(
+        confab["depends_on"]["redis"]["condition"],
+        "service_healthy"
+    );
+    assert!(services["redis"]["healthcheck"]["test"].is_sequence());
+    assert_eq!(confab["environment"]["REDIS_URL"], "redis://redis:6379");
+    // A fixed host port would stop `--scale confab=N`; the load balancer owns the port.
+    assert!(confab["ports"].is_null(), "confab publishes no host port");
+    assert!(confab["deploy"]["replicas"].as_u64().unwrap() >= 2);
+    let lb = &services["lb"];
+    assert_eq!(lb["ports"][0], "7200:7200");
+    let mount = lb["volumes"][0].as_str().unwrap();
+    let config_path = mount.split(':').next().unwrap().trim_start_matches("./");
+    let config =
+        std::fs::read_to_string(format!("{}/{config_path}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    assert!(
+        config.contains("balance source"),
+        "polling clients stay on one replica"
+    );
+    assert!(config.contains("server-template confab") && config.contains("resolvers docker"));
+}
+
+#[test]
 fn the_digitalocean_spec_has_a_health_check_secrets_as_secrets_and_known_variables() {
     let spec = load(".do/app.yaml");
     let service = &spec["services"][0];
     assert_eq!(service["health_check"]["http_path"], "/health");
     assert_eq!(service["http_port"], 7200);
     assert_eq!(spec["databases"][0]["engine"], "PG");
+    assert!(service["instance_count"].as_u64().unwrap() >= 2);
+    let cache = &spec["databases"][1];
+    assert_eq!(cache["engine"], "VALKEY");
+    let redis_url = service["envs"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|e| e["key"] == "REDIS_URL")
+        .expect("REDIS_URL is set");
+    assert_eq!(
+        redis_url["value"].as_str().unwrap(),
+        format!("${{{}.DATABASE_URL}}", cache["name"].as_str().unwrap())
+    );
     let envs = service["envs"].as_sequence().unwrap();
     for env in envs {
         let key = env["key"].as_str().unwrap();
@@ -66,6 +106,17 @@ fn the_render_blueprint_has_a_health_check_a_database_and_known_variables() {
     assert_eq!(service["healthCheckPath"], "/health");
     assert_eq!(service["runtime"], "docker");
     assert_eq!(spec["databases"][0]["name"], "confab-db");
+    assert!(service["numInstances"].as_u64().unwrap() >= 2);
+    let kv = &spec["services"][1];
+    assert_eq!(kv["type"], "keyvalue");
+    let redis_url = service["envVars"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|e| e["key"] == "REDIS_URL")
+        .expect("REDIS_URL is set");
+    assert_eq!(redis_url["fromService"]["name"], kv["name"]);
+    assert_eq!(redis_url["fromService"]["type"], "keyvalue");
     let envs = service["envVars"].as_sequence().unwrap();
     assert_known(
         "render.yaml",

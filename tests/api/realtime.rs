@@ -212,7 +212,7 @@ async fn presence_with_two_tabs_goes_offline_only_when_the_last_one_closes() {
     // Still online: the next status event bob sees is the offline after the last tab.
     tab2.emit("update_status", vec![json!("offline")]).await;
     assert_eq!(
-        b.next("user_status_changed").await.0,
+        b.next_status_change("online").await,
         vec![json!(alice.id), json!("offline")]
     );
     tab2.emit("update_status", vec![json!("online")]).await;

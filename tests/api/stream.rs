@@ -17,7 +17,7 @@ pub(crate) struct Received {
 }
 
 /// The next event packet of any name; `None` when the socket ends.
-async fn next_event(socket: &mut RawSocket) -> Option<Received> {
+pub(crate) async fn next_event(socket: &mut RawSocket) -> Option<Received> {
     loop {
         let packet = socket.next_packet().await?;
         let Some(body) = packet

@@ -3,6 +3,7 @@
 pub mod app;
 pub mod db;
 pub mod fake_provider;
+pub mod redis;
 pub mod socket;
 
 pub use app::TestApp;

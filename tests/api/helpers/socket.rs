@@ -74,6 +74,25 @@ impl SocketClient {
         }
     }
 
+    /// Waits for the next `user_status_changed` that says something else than `previous` (a
+    /// socket's connect snapshot may repeat an `online` it also hears live).
+    pub async fn next_status_change(&mut self, previous: &str) -> Vec<Value> {
+        loop {
+            let args = self.next("user_status_changed").await.0;
+            if args.get(1).and_then(Value::as_str) != Some(previous) {
+                return args;
+            }
+        }
+    }
+
+    /// Waits (bounded) for the next event of any name: its name and arguments.
+    pub async fn next_any(&mut self) -> (String, Vec<Value>) {
+        tokio::time::timeout(TIMEOUT, self.events.recv())
+            .await
+            .expect("an event within the timeout")
+            .expect("the client is open")
+    }
+
     /// Waits for `name` and asserts nothing named `unwanted` came before it.
     pub async fn next_without(&mut self, name: &str, unwanted: &str) -> Vec<Value> {
         let (args, skipped) = self.next(name).await;
@@ -108,10 +127,12 @@ pub struct RawSocket {
 impl RawSocket {
     /// Opens the transport with extra request headers (cookie, origin, authorization).
     pub async fn open(app: &TestApp, headers: &[(&str, &str)]) -> Self {
-        let url = format!(
-            "ws://127.0.0.1:{}/socket.io/?EIO=4&transport=websocket",
-            app.port()
-        );
+        Self::open_at(app.port(), headers).await
+    }
+
+    /// Opens the transport to a server on `port` (one the test runs as a separate process).
+    pub async fn open_at(port: u16, headers: &[(&str, &str)]) -> Self {
+        let url = format!("ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket");
         let mut request = url.into_client_request().unwrap();
         for (name, value) in headers {
             request.headers_mut().insert(
@@ -163,7 +184,12 @@ impl RawSocket {
 
     /// Connects with `token` in the handshake payload, asserting it is accepted.
     pub async fn authenticated(app: &TestApp, token: &str) -> Self {
-        let mut socket = Self::open(app, &[]).await;
+        Self::authenticated_at(app.port(), token).await
+    }
+
+    /// [`RawSocket::authenticated`] to a server on `port`.
+    pub async fn authenticated_at(port: u16, token: &str) -> Self {
+        let mut socket = Self::open_at(port, &[]).await;
         let answer = socket
             .connect(Some(serde_json::json!({ "token": token })))
             .await;

@@ -1,0 +1,125 @@
+//! Presence and typing that never lie (contract §5, issue 15): the snapshot a late observer gets,
+//! a frozen client going offline, and typing stopped on the typer's behalf in all three cases.
+//! Intervals are shortened by configuration; every wait is bounded.
+
+use serde_json::json;
+
+use crate::helpers::{
+    TestApp,
+    socket::{RawSocket, SocketClient},
+};
+
+#[tokio::test]
+async fn a_late_observer_learns_at_once_who_among_its_contacts_is_online() {
+    let app = TestApp::spawn().await;
+    let (alice, bob, carol, dave) = (
+        app.user("alice").await,
+        app.user("bob").await,
+        app.user("carol").await,
+        app.user("dave").await,
+    );
+    app.conversation(&alice, &bob).await;
+    app.conversation(&carol, &bob).await;
+    app.conversation(&dave, &alice).await;
+    let _alice_tab = SocketClient::websocket(&app, &alice.token).await;
+    // Dave is online too, but shares no conversation with bob; carol is offline.
+    let _dave_tab = SocketClient::websocket(&app, &dave.token).await;
+
+    let mut bob_socket = RawSocket::authenticated(&app, &bob.token).await;
+    let (args, _) = bob_socket.next_event("user_status_changed").await;
+    assert_eq!(args, vec![json!(alice.id), json!("online")]);
+    // Nothing about dave or carol comes before the next event bob is sent.
+    bob_socket
+        .emit("typing", vec![json!("not-a-conversation"), json!(true)])
+        .await;
+    let (_, skipped) = bob_socket.next_event("error").await;
+    assert!(
+        !skipped.contains(&"user_status_changed".to_owned()),
+        "{skipped:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_stops_answering_pings_is_reported_offline() {
+    // 1 s + 1 s instead of the contract's 10 s + 10 s, so the test does not take 20 s.
+    let app = TestApp::spawn_with(&[
+        ("SOCKET_PING_INTERVAL", "1s"),
+        ("SOCKET_PING_TIMEOUT", "1s"),
+        ("PRESENCE_GRACE", "0"),
+    ])
+    .await;
+    let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+    app.conversation(&alice, &bob).await;
+    let mut bob_socket = SocketClient::websocket(&app, &bob.token).await;
+    // Alice's client connects, then freezes: nothing reads its socket, so no ping is answered.
+    let frozen = RawSocket::authenticated(&app, &alice.token).await;
+    assert_eq!(
+        bob_socket.next("user_status_changed").await.0,
+        vec![json!(alice.id), json!("online")]
+    );
+    assert_eq!(
+        bob_socket.next_status_change("online").await,
+        vec![json!(alice.id), json!("offline")]
+    );
+    drop(frozen);
+}
+
+/// Alice typing in her conversation with bob, as bob sees it.
+async fn alice_typing(app: &TestApp) -> (RawSocket, RawSocket, String, uuid::Uuid) {
+    let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+    let c = app.conversation(&alice, &bob).await;
+    let mut a = RawSocket::authenticated(app, &alice.token).await;
+    let mut b = RawSocket::authenticated(app, &bob.token).await;
+    a.emit("typing", vec![json!(c), json!(true)]).await;
+    assert_eq!(
+        b.next_event("user_typing").await.0,
+        vec![json!(alice.id), json!(true), json!(c)]
+    );
+    (a, b, c, alice.id)
+}
+
+#[tokio::test]
+async fn typing_stops_when_the_typer_sends_a_message_there() {
+    let app = TestApp::spawn().await;
+    let (_a, mut b, c, alice_id) = alice_typing(&app).await;
+    let alice = crate::helpers::app::TestUser {
+        id: alice_id,
+        token: app.bearer_for("alice").await,
+    };
+    app.send(&alice, &c, "typed it").await;
+    assert_eq!(
+        b.next_event("user_typing").await.0,
+        vec![json!(alice_id), json!(false), json!(c)]
+    );
+    // Once stopped, a further send stops nothing: the next message comes with no typing event.
+    let second = app.send(&alice, &c, "and again").await;
+    let (args, skipped) = b.next_event("new_message").await;
+    let (args, skipped) = if args[0]["id"] == second["id"] {
+        (args, skipped)
+    } else {
+        b.next_event("new_message").await
+    };
+    assert_eq!(args[0]["id"], second["id"]);
+    assert!(!skipped.contains(&"user_typing".to_owned()), "{skipped:?}");
+}
+
+#[tokio::test]
+async fn typing_stops_when_the_typers_last_socket_disconnects() {
+    let app = TestApp::spawn().await;
+    let (a, mut b, c, alice_id) = alice_typing(&app).await;
+    a.close_now().await;
+    assert_eq!(
+        b.next_event("user_typing").await.0,
+        vec![json!(alice_id), json!(false), json!(c)]
+    );
+}
+
+#[tokio::test]
+async fn typing_stops_by_itself_after_the_typing_timeout() {
+    let app = TestApp::spawn_with(&[("TYPING_TIMEOUT", "1s")]).await;
+    let (_a, mut b, c, alice_id) = alice_typing(&app).await;
+    assert_eq!(
+        b.next_event("user_typing").await.0,
+        vec![json!(alice_id), json!(false), json!(c)]
+    );
+}
