@@ -339,7 +339,7 @@ async fn message_search_finds_words_in_every_script_in_both_search_phases() {
 }
 
 #[tokio::test]
-async fn a_word_too_sparse_for_the_first_window_is_found_exactly_in_a_wider_one() {
+async fn a_word_too_sparse_for_the_newest_messages_is_found_exactly_through_the_index() {
     let app = TestApp::spawn_with(&[
         ("RATE_LIMIT_USER_PER_MINUTE", "1000000"),
         ("RATE_LIMIT_USER_BURST", "100000"),
