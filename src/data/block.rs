@@ -42,6 +42,34 @@ pub async fn is_blocked_between<C: ConnectionTrait>(
     Ok(answer.is_some_and(|a| a.blocked))
 }
 
+/// The other participant of `conversation` if `user` takes part in it, and whether either of the
+/// two blocks the other: one query for a typing event (contract §3, §5). `None` for a missing
+/// conversation or one of others.
+pub async fn other_participant_and_block<C: ConnectionTrait>(
+    db: &C,
+    conversation: Uuid,
+    user: Uuid,
+) -> Result<Option<(Uuid, bool)>, DataError> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        other: Uuid,
+        blocked: bool,
+    }
+    let row = Row::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        format!(
+            "SELECT CASE WHEN c.p1_id = $2 THEN c.p2_id ELSE c.p1_id END AS other, \
+                    NOT {} AS blocked \
+             FROM conversations c WHERE c.id = $1 AND (c.p1_id = $2 OR c.p2_id = $2)",
+            not_blocked_sql("c.p1_id", "c.p2_id")
+        ),
+        [conversation.into(), user.into()],
+    ))
+    .one(db)
+    .await?;
+    Ok(row.map(|r| (r.other, r.blocked)))
+}
+
 /// `blocker` blocks `blocked` (again: blocking twice is one block). Errors:
 /// [`DataError::SelfBlock`], [`DataError::UserNotFound`].
 pub async fn block_user<C: ConnectionTrait>(

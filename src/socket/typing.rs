@@ -57,18 +57,19 @@ impl Typing {
         conversation: Uuid,
         is_typing: bool,
     ) -> Result<(), NotRelayed> {
-        let found =
-            crate::data::conversation::get_conversation_for(rt.db(), conversation, typer).await;
-        let Ok(found) = found else {
-            return Err(NotRelayed::NotParticipant);
-        };
-        let other = crate::data::conversation::other_participant(&found, typer);
         // Not relayed between a blocked pair (contract §3), nor when that cannot be checked. A
         // start that is not relayed is not remembered, so no stop follows it either.
-        let blocked = crate::data::block::is_blocked_between(rt.db(), typer, other).await;
-        if blocked.unwrap_or(true) {
-            return Ok(());
-        }
+        let found =
+            crate::data::block::other_participant_and_block(rt.db(), conversation, typer).await;
+        let other = match found {
+            Ok(Some((other, false))) => other,
+            Ok(Some((_, true))) => return Ok(()),
+            Ok(None) => return Err(NotRelayed::NotParticipant),
+            Err(e) => {
+                tracing::debug!(error = %e, "typing not relayed: the database did not answer");
+                return Ok(());
+            }
+        };
         if is_typing {
             let generation = {
                 let mut showing = self.lock();
