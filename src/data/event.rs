@@ -181,24 +181,40 @@ pub async fn latest_seq<C: ConnectionTrait>(db: &C, user: Uuid) -> Result<u64, D
     Ok(latest.map_or(0, |l| u64::try_from(l.last_seq).unwrap_or_default()))
 }
 
-/// Checks that `since` can be continued from: not past `user`'s newest event (`InvalidCursor`),
-/// and its next event not pruned (`CursorExpired`). Returns the newest sequence number.
+/// Checks that `since` can be continued from (its next event is `first`, the first event read
+/// after it): not past `user`'s newest event (`InvalidCursor`), and its next event not pruned
+/// (`CursorExpired`). Only an empty read needs the newest number, to tell "caught up" from a
+/// cursor past the end.
+async fn check_continues<C: ConnectionTrait>(
+    db: &C,
+    user: Uuid,
+    since: Cursor,
+    first: Option<&StoredEvent>,
+) -> Result<(), DataError> {
+    match first {
+        Some(first) if first.seq == since.seq + 1 => Ok(()),
+        Some(_) => Err(DataError::CursorExpired),
+        None => {
+            let latest = latest_seq(db, user).await?;
+            if since.seq > latest {
+                Err(DataError::InvalidCursor)
+            } else if since.seq < latest {
+                Err(DataError::CursorExpired)
+            } else {
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Checks that `since` can be continued from (see [`check_continues`]).
 pub async fn check_since<C: ConnectionTrait>(
     db: &C,
     user: Uuid,
     since: Cursor,
-) -> Result<u64, DataError> {
-    let latest = latest_seq(db, user).await?;
-    if since.seq > latest {
-        return Err(DataError::InvalidCursor);
-    }
-    if since.seq < latest {
-        let next = list_after(db, user, since.seq, 1).await?;
-        if next.first().map(|e| e.seq) != Some(since.seq + 1) {
-            return Err(DataError::CursorExpired);
-        }
-    }
-    Ok(latest)
+) -> Result<(), DataError> {
+    let next = list_after(db, user, since.seq, 1).await?;
+    check_continues(db, user, since, next.first()).await
 }
 
 /// Up to `limit` of `user`'s events after sequence number `after`, oldest first. Messages deleted
@@ -300,23 +316,9 @@ pub async fn sync_page<C: ConnectionTrait>(
         let latest = latest_seq(db, user).await?;
         return Ok((vec![], Cursor::new(user, latest), false));
     };
-    // One read in the usual case: the page itself shows whether `since` continues the stream
-    // (its first event is the next number) or was pruned past (a later one); only an empty page
-    // needs the newest number, to tell "caught up" from a cursor past the end (not ours).
+    // One read in the usual case: the page itself shows whether `since` continues the stream.
     let mut events = list_after(db, user, since.seq, limit.saturating_add(1)).await?;
-    match events.first() {
-        Some(first) if first.seq == since.seq + 1 => {}
-        Some(_) => return Err(DataError::CursorExpired),
-        None => {
-            let latest = latest_seq(db, user).await?;
-            if since.seq > latest {
-                return Err(DataError::InvalidCursor);
-            }
-            if since.seq < latest {
-                return Err(DataError::CursorExpired);
-            }
-        }
-    }
+    check_continues(db, user, since, events.first()).await?;
     let has_more = events.len() as u64 > limit;
     events.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
     let cursor = events.last().map_or(since, StoredEvent::cursor);
