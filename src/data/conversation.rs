@@ -96,7 +96,8 @@ impl ConversationSummary {
 /// The summary query for viewer `$1`; callers add the `WHERE` (and order and paging). One query
 /// for any number of conversations: the last message is one step down
 /// `messages_conversation_created_idx` per conversation, the unread count an index-only count on
-/// the partial `messages_unread_idx` (migration `index_unread_messages`).
+/// the partial `messages_unread_idx` over the generated `unread` column (migrations
+/// `index_unread_messages`, `status_updates_in_place`).
 const SUMMARY_SQL: &str = r#"
 SELECT c.*,
        l.id AS last_id, l.conversation_id AS last_conversation_id, l.sender_id AS last_sender_id,
@@ -105,13 +106,13 @@ SELECT c.*,
        (SELECT count(*) FROM messages u
         WHERE u.conversation_id = c.id
           AND u.sender_id = CASE WHEN c.p1_id = $1 THEN c.p2_id ELSE c.p1_id END
-          AND u.status IN ($2, $3)) AS unread_count
+          AND u.unread) AS unread_count
 FROM conversations c
 LEFT JOIN LATERAL (
     SELECT m.id, m.conversation_id, m.sender_id, m.content, m.status, m.created_at, m.edited_at,
            m.client_message_id
     FROM messages m
-    WHERE m.conversation_id = c.id AND m.status <> $4
+    WHERE m.conversation_id = c.id AND m.status <> $2
     ORDER BY m.created_at DESC, m.id DESC
     LIMIT 1
 ) l ON true
@@ -120,12 +121,7 @@ LEFT JOIN LATERAL (
 /// The first parameters of [`SUMMARY_SQL`].
 fn summary_params(viewer: Uuid) -> Vec<Value> {
     use message::Status;
-    vec![
-        viewer.into(),
-        Status::Sent.into(),
-        Status::Delivered.into(),
-        Status::Deleted.into(),
-    ]
+    vec![viewer.into(), Status::Deleted.into()]
 }
 
 /// The caller's conversations, most recently active first, summarised for them.
@@ -144,7 +140,7 @@ pub async fn list_conversations<C: ConnectionTrait>(
             DbBackend::Postgres,
             format!(
                 "{SUMMARY_SQL} WHERE c.p1_id = $1 OR c.p2_id = $1 \
-             ORDER BY c.updated_at DESC, c.id DESC OFFSET $5 LIMIT $6"
+             ORDER BY c.updated_at DESC, c.id DESC OFFSET $3 LIMIT $4"
             ),
             params,
         ))
@@ -163,7 +159,7 @@ pub async fn get_conversation_summary<C: ConnectionTrait>(
     params.push(id.into());
     let summary = ConversationSummary::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        format!("{SUMMARY_SQL} WHERE c.id = $5"),
+        format!("{SUMMARY_SQL} WHERE c.id = $3"),
         params,
     ))
     .one(db)

@@ -318,7 +318,7 @@ pub async fn mark_message_read<C: ConnectionTrait>(
     let marked = Marked::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
         r#"UPDATE messages SET status = $5
-           WHERE conversation_id = $1 AND sender_id = $2 AND status IN ($6, $7)
+           WHERE conversation_id = $1 AND sender_id = $2 AND unread
              AND (created_at, id) <= ($3, $4)
            RETURNING id"#,
         [
@@ -327,8 +327,6 @@ pub async fn mark_message_read<C: ConnectionTrait>(
             found.created_at.into(),
             found.id.into(),
             Status::Read.into(),
-            Status::Sent.into(),
-            Status::Delivered.into(),
         ],
     ))
     .all(db)
