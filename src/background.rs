@@ -109,6 +109,50 @@ pub async fn prune_events_hourly(db: sea_orm::DatabaseConnection, retention: Dur
     .await;
 }
 
+/// How often the full-text index's pending entries are merged while messages are being written.
+const SEARCH_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Merges the full-text index's pending list in the background every second in which this
+/// instance stored messages, so the message writer never has to (`data::search::
+/// flush_pending_entries`). Idle instances query nothing. Stops if the role may not do it (not the
+/// index's owner), leaving the merges to PostgreSQL as before.
+pub async fn flush_search_index(
+    db: sea_orm::DatabaseConnection,
+    writer: crate::data::message_writer::MessageWriter,
+) {
+    let mut ticker = tokio::time::interval(SEARCH_FLUSH_INTERVAL);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut seen = writer.messages_written();
+    loop {
+        ticker.tick().await;
+        let written = writer.messages_written();
+        if written == seen {
+            continue;
+        }
+        seen = written;
+        match crate::data::search::flush_pending_entries(&db).await {
+            Ok(pages) => tracing::trace!(pages, "full-text index pending list merged"),
+            Err(crate::data::DataError::Db(e)) if is_not_owner(&e) => {
+                tracing::warn!(error = %e, "cannot merge the full-text index's pending list (not its owner); PostgreSQL merges it on its own");
+                return;
+            }
+            Err(e) => tracing::debug!(error = %e, "full-text index merge skipped"),
+        }
+    }
+}
+
+/// `42501 insufficient_privilege`: `gin_clean_pending_list` is for the index's owner only.
+fn is_not_owner(err: &sea_orm::DbErr) -> bool {
+    let (sea_orm::DbErr::Query(sea_orm::RuntimeErr::SqlxError(e))
+    | sea_orm::DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e))) = err
+    else {
+        return false;
+    };
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .is_some_and(|code| code == "42501")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

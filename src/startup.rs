@@ -126,6 +126,10 @@ impl Application {
             crate::background::prune_events_hourly(state.db.clone(), state.config.sync_retention),
         );
         tasks.spawn_until_shutdown(
+            "full-text index upkeep",
+            crate::background::flush_search_index(state.db.clone(), state.messages.clone()),
+        );
+        tasks.spawn_until_shutdown(
             "used OAuth state pruning",
             crate::oauth::prune_used_states(state.db.clone()),
         );

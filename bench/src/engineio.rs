@@ -56,10 +56,10 @@ async fn next_text(ws: &mut Ws) -> anyhow::Result<String> {
     }
 }
 
-/// Reads events until the socket closes, answering pings and acknowledging every event that asks
-/// for it (as a client that calls its acknowledgement callback does: `new_message`, contract
+/// Reads events until the socket closes, answering pings and, with `acknowledge`, every event that
+/// asks for it (as a client that calls its acknowledgement callback does: `new_message`, contract
 /// §6.3); calls `on_event(name, args)`.
-pub async fn read_events(mut ws: Ws, mut on_event: impl FnMut(&str, &[Value])) {
+pub async fn read_events(mut ws: Ws, acknowledge: bool, mut on_event: impl FnMut(&str, &[Value])) {
     while let Some(Ok(frame)) = ws.next().await {
         let Message::Text(text) = frame else { continue };
         let text = text.as_str();
@@ -79,7 +79,8 @@ pub async fn read_events(mut ws: Ws, mut on_event: impl FnMut(&str, &[Value])) {
         {
             on_event(name, &items[1..]);
         }
-        if !ack_id.is_empty()
+        if acknowledge
+            && !ack_id.is_empty()
             && ws
                 .send(Message::text(format!("43{ack_id}[]")))
                 .await

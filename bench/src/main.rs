@@ -21,10 +21,11 @@ mod stats;
 use std::process::ExitCode;
 
 const USAGE: &str =
-    "usage: confab-bench [--url URL] [--receiver-url URL] [--server-pid PID] SCENARIO [options]
+    "usage: confab-bench [--url URL] [--receiver-url URL] [--server-pid PID] [--ack 0|1] SCENARIO [options]
 
   --receiver-url URL   receivers connect there (another instance sharing PostgreSQL and Redis),
                        senders send to --url: delivery across instances
+  --ack 0|1            receivers acknowledge new_message (delivery receipts; default 1)
 
 scenarios:
   deliver  --pairs P --rate R --duration D   open-loop sends at R msg/s for D s across P pairs

@@ -91,7 +91,7 @@ pub(crate) async fn run(ctx: &Context0, setup: &Setup, options: &Options) -> any
         let mut received = 0u64;
         let (done_tx, done_rx) = tokio::sync::oneshot::channel();
         let mut done_tx = Some(done_tx);
-        let reading = tokio::spawn(engineio::read_events(ws, move |name, _| {
+        let reading = tokio::spawn(engineio::read_events(ws, true, move |name, _| {
             if name == "new_message" {
                 received += 1;
                 if received == missed

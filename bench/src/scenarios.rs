@@ -75,6 +75,9 @@ pub(crate) struct Context0 {
     pub(crate) receiver_url: String,
     pub(crate) http: reqwest::Client,
     pub(crate) server_pid: Option<u32>,
+    /// Whether receivers acknowledge `new_message` (`--ack 1`, the default; `--ack 0` measures
+    /// the send path without delivery receipts).
+    pub(crate) acknowledge: bool,
 }
 
 /// Runs the scenario named in `args`; `Ok(false)` when it completed but failed its check.
@@ -95,6 +98,7 @@ pub async fn run(args: Vec<String>) -> anyhow::Result<bool> {
             Some(pid) => Some(pid.parse().context("--server-pid must be a number")?),
             None => proc_stats::find_server_pid(),
         },
+        acknowledge: options.num("ack", 1)? != 0,
     };
     let status = ctx.http.get(format!("{}/status", ctx.url)).send().await;
     if !status.is_ok_and(|r| r.status().is_success()) {
@@ -140,12 +144,22 @@ pub(crate) fn print(name: &str, report: Value) -> bool {
     passed
 }
 
+/// Length of the windows the stall report is kept in.
+const WINDOW_US: u64 = 100_000;
+
+/// A window whose slowest delivery took longer than this is reported as a stall.
+const STALL: Duration = Duration::from_millis(50);
+
 /// Pairs of users with a conversation each and the receivers' sockets connected.
 struct World {
     pairs: Vec<(BenchUser, BenchUser, uuid::Uuid)>,
     deliveries: Arc<Mutex<Samples>>,
+    /// The slowest delivery of each 100 ms window of send starts (µs since `base` / WINDOW_US).
+    windows: Arc<Mutex<BTreeMap<u64, Duration>>>,
     delivered: Arc<AtomicU64>,
     base: Instant,
+    /// `base` on the wall clock, to line stalls up with the database's log.
+    base_wall: chrono::DateTime<chrono::Utc>,
 }
 
 impl World {
@@ -168,24 +182,31 @@ impl World {
         let world = Self {
             pairs: out,
             deliveries: Arc::new(Mutex::new(Samples::default())),
+            windows: Arc::new(Mutex::new(BTreeMap::new())),
             delivered: Arc::new(AtomicU64::new(0)),
             base: Instant::now(),
+            base_wall: chrono::Utc::now(),
         };
         for (_, receiver, _) in &world.pairs {
             let ws = engineio::connect(&ctx.receiver_url, &receiver.token).await?;
-            let (deliveries, delivered, base) = (
+            let (deliveries, windows, delivered, base, acknowledge) = (
                 world.deliveries.clone(),
+                world.windows.clone(),
                 world.delivered.clone(),
                 world.base,
+                ctx.acknowledge,
             );
             tokio::spawn(async move {
-                let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Duration>();
+                let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(u64, Duration)>();
                 tokio::spawn(async move {
-                    while let Some(latency) = rx.recv().await {
+                    while let Some((sent, latency)) = rx.recv().await {
                         deliveries.lock().await.push(latency);
+                        let mut windows = windows.lock().await;
+                        let slowest = windows.entry(sent / WINDOW_US).or_default();
+                        *slowest = (*slowest).max(latency);
                     }
                 });
-                engineio::read_events(ws, |name, args| {
+                engineio::read_events(ws, acknowledge, |name, args| {
                     if name != "new_message" {
                         return;
                     }
@@ -200,7 +221,7 @@ impl World {
                         if latency <= LOSS_DEADLINE {
                             delivered.fetch_add(1, Ordering::Relaxed);
                         }
-                        let _ = tx.send(latency);
+                        let _ = tx.send((sent, latency));
                     }
                 })
                 .await;
@@ -212,6 +233,7 @@ impl World {
     /// Open loop: a send is started every 1/rate s whatever the server's pace.
     async fn deliver(&self, ctx: &Context0, rate: u64, duration: u64) -> anyhow::Result<Value> {
         *self.deliveries.lock().await = Samples::default();
+        self.windows.lock().await.clear();
         self.delivered.store(0, Ordering::Relaxed);
         let total = rate * duration;
         let http_latency = Arc::new(Mutex::new(Samples::default()));
@@ -263,6 +285,17 @@ impl World {
             .map(|(_, v)| v)
             .sum();
         let deliveries = self.deliveries.lock().await.clone();
+        let stalls: Vec<Value> = self
+            .windows
+            .lock()
+            .await
+            .iter()
+            .filter(|(_, slowest)| **slowest > STALL)
+            .map(|(window, slowest)| {
+                let at = self.base_wall + Duration::from_micros(window * WINDOW_US);
+                json!({ "at": at.format("%H:%M:%S%.3f").to_string(), "max_ms": round(slowest.as_secs_f64() * 1e3) })
+            })
+            .collect();
         Ok(json!({
             "pairs": self.pairs.len(),
             "offered_rate": rate,
@@ -274,6 +307,7 @@ impl World {
             "lost": ok.saturating_sub(delivered),
             "http": http_latency.lock().await.summary(),
             "delivery": deliveries.summary(),
+            "stalls": stalls,
             "server_cpu_pct": server_cpu.map(round),
             "bench_cpu_pct": round(own_cpu),
             "server_rss_kib": ctx.server_pid.and_then(proc_stats::rss_kib),
@@ -337,7 +371,7 @@ async fn idle(ctx: &Context0, setup: &Setup, n: usize) -> anyhow::Result<bool> {
     // Keep the sockets alive (answering pings) while memory settles.
     let holders: Vec<_> = sockets
         .into_iter()
-        .map(|ws| tokio::spawn(engineio::read_events(ws, |_, _| {})))
+        .map(|ws| tokio::spawn(engineio::read_events(ws, true, |_, _| {})))
         .collect();
     tokio::time::sleep(Duration::from_secs(3)).await;
     let after = proc_stats::rss_kib(pid).unwrap_or(0);

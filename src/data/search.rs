@@ -253,3 +253,27 @@ mod tests {
         assert!(latin.phrases.is_empty());
     }
 }
+
+/// Moves the entries waiting in the full-text index's pending list into the index proper, and
+/// returns how many pending pages that emptied.
+///
+/// New rows go to a pending list first (GIN `fastupdate`), which is merged into the index in bulk
+/// whenever it outgrows `gin_pending_list_limit` (4 MB): by autovacuum, or else by the insert that
+/// overflowed it. That insert is the message writer's, and every send queued behind it waited for
+/// the merge (stalls of 100–300 ms at 2,000 msg/s, issue 17). Called often from the background, the
+/// merge stays small and happens on another connection; an insert that overflows the list while
+/// it runs skips merging instead of waiting (PostgreSQL's `ginInsertCleanup`). Needs ownership of
+/// the index, which the role that ran the migrations has.
+pub async fn flush_pending_entries<C: ConnectionTrait>(db: &C) -> Result<i64, DataError> {
+    #[derive(FromQueryResult)]
+    struct Flushed {
+        pages: i64,
+    }
+    let flushed = Flushed::find_by_statement(Statement::from_string(
+        DbBackend::Postgres,
+        "SELECT gin_clean_pending_list('messages_content_fts_idx'::regclass) AS pages",
+    ))
+    .one(db)
+    .await?;
+    Ok(flushed.map_or(0, |f| f.pages))
+}

@@ -32,6 +32,7 @@ mod realtime;
 mod refresh;
 mod replay_backlog;
 mod search;
+mod search_index;
 mod slow_clients;
 mod socket;
 mod socket_flood;
