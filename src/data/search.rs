@@ -239,21 +239,6 @@ async fn search_full_index<C: ConnectionTrait>(
     Ok(hits.into_iter().map(|h| h.id).collect())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::SearchTerms;
-
-    #[test]
-    fn runs_of_unspaced_scripts_become_phrases_and_the_rest_stays_words() {
-        let terms = SearchTerms::parse("tokyo 東京タワー trip 서울");
-        assert_eq!(terms.words, "tokyo   trip  ");
-        assert_eq!(terms.phrases, ["東京タワー", "서울"]);
-        let latin = SearchTerms::parse("Привет école");
-        assert_eq!(latin.words, "Привет école");
-        assert!(latin.phrases.is_empty());
-    }
-}
-
 /// Moves the entries waiting in the full-text index's pending list into the index proper, and
 /// returns how many pending pages that emptied.
 ///
@@ -276,4 +261,19 @@ pub async fn flush_pending_entries<C: ConnectionTrait>(db: &C) -> Result<i64, Da
     .one(db)
     .await?;
     Ok(flushed.map_or(0, |f| f.pages))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SearchTerms;
+
+    #[test]
+    fn runs_of_unspaced_scripts_become_phrases_and_the_rest_stays_words() {
+        let terms = SearchTerms::parse("tokyo 東京タワー trip 서울");
+        assert_eq!(terms.words, "tokyo   trip  ");
+        assert_eq!(terms.phrases, ["東京タワー", "서울"]);
+        let latin = SearchTerms::parse("Привет école");
+        assert_eq!(latin.words, "Привет école");
+        assert!(latin.phrases.is_empty());
+    }
 }
