@@ -2,13 +2,18 @@
 //!
 //! Each socket keeps the next sequence number it expects in its user's event stream. A live event
 //! below it is a duplicate (already replayed) and is dropped; one above it means the events in
-//! between are committed but were not emitted here yet (a concurrent request's emit is late, or the
-//! event was emitted on another instance), so they are read from the event store first. Replay on
-//! connect (`auth.since`) is the same gap, filled before the socket joins its user's room is
-//! released: live events wait on the socket's lock meanwhile. Sequence numbers are gapless and
-//! assigned in commit order (`data::event`), so a read of the store always finds what is missing.
+//! between are committed but were not emitted here yet. Usually the missing event is on its way:
+//! requests that commit one after the other emit from their own tasks, in whatever order those
+//! run, and two message writers commit side by side. So a later event is held back for up to
+//! [`GAP_WAIT`] for the missing ones to arrive; only then are they read from the event store (an
+//! emit that never came: a request cancelled after its commit, an event emitted on another
+//! instance and lost with Redis). Reading the store at once cost a query per reordering, on the
+//! socket's lock, and at 2,000 msg/s reorderings happen many times a second. Replay on connect
+//! (`auth.since`) is the same gap, filled before the socket joins its user's room is released:
+//! live events wait on the socket's lock meanwhile. Sequence numbers are gapless and assigned in
+//! commit order (`data::event`), so a read of the store always finds what is missing.
 
-use std::{sync::Arc, time::Duration};
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use serde::{Serialize, Serializer, ser::SerializeTuple};
 use serde_json::Value;
@@ -25,12 +30,29 @@ use crate::{
 /// Events read from the store per query during a replay.
 const REPLAY_BATCH: u64 = 500;
 
+/// How long an event that arrived ahead of its predecessors waits for them before they are read
+/// from the event store.
+const GAP_WAIT: Duration = Duration::from_millis(25);
+
+/// How long before another look when filling a gap failed.
+const GAP_RETRY: Duration = Duration::from_secs(1);
+
+/// Events held back waiting for a predecessor; beyond this many the store is read at once.
+const MAX_HELD: usize = 512;
+
 /// A socket's position in its user's event stream; stored in the socket's extensions.
 #[derive(Clone, Default)]
 pub struct SocketStream {
+    state: Arc<Mutex<Position>>,
+}
+
+#[derive(Default)]
+struct Position {
     /// The next sequence number this socket should receive; `None` until the stream has started
     /// (or when the store could not be read at connect: then live events are taken as they come).
-    next: Arc<Mutex<Option<u64>>>,
+    next: Option<u64>,
+    /// Live events that arrived ahead of `next`, by sequence number.
+    held: BTreeMap<u64, StoredEvent>,
 }
 
 /// A live or replayed event's arguments followed by `{cursor}`, sent as positional arguments.
@@ -121,7 +143,8 @@ impl SocketStream {
     /// every event after `since` (when given and valid), all before any live event gets through.
     /// An invalid or expired `since` is told with `error CURSOR_EXPIRED`; live events follow.
     pub async fn start(&self, socket: &SocketRef, rt: &Realtime, user: Uuid, since: Option<&str>) {
-        let mut next = self.next.lock().await;
+        let mut position = self.state.lock().await;
+        let next = &mut position.next;
         socket.join(super::events::user_room(user));
         let latest = match event::latest_seq(rt.db(), user).await {
             Ok(latest) => latest,
@@ -147,7 +170,7 @@ impl SocketStream {
             return;
         };
         *next = Some(cursor.seq + 1);
-        if let Err(e) = fill(socket, rt, user, &mut next, u64::MAX, WhenFull::Wait).await {
+        if let Err(e) = fill(socket, rt, user, next, u64::MAX, WhenFull::Wait).await {
             tracing::warn!(user.id = %user, error = %e, "replay interrupted");
         }
     }
@@ -162,45 +185,106 @@ impl SocketStream {
         else {
             return;
         };
-        let mut next = self.next.lock().await;
-        if next.is_none() {
+        let mut position = self.state.lock().await;
+        if position.next.is_none() {
             return;
         }
-        if let Err(e) = fill(socket, rt, user, &mut next, u64::MAX, WhenFull::Wait).await {
+        if let Err(e) = fill(
+            socket,
+            rt,
+            user,
+            &mut position.next,
+            u64::MAX,
+            WhenFull::Wait,
+        )
+        .await
+        {
             tracing::warn!(user.id = %user, error = %e, "catch-up interrupted");
         }
+        position.release_held(socket, rt).await;
     }
 
     /// Delivers one durable event of this socket's user, in order and once (see the module docs).
     pub async fn deliver(&self, socket: &SocketRef, rt: &Realtime, event: &StoredEvent) {
-        let mut next = self.next.lock().await;
-        let expected = match *next {
-            None => event.seq,
-            Some(expected) => expected,
-        };
-        if event.seq < expected {
+        let mut position = self.state.lock().await;
+        let expected = *position.next.get_or_insert(event.seq);
+        if event.seq < expected || position.held.contains_key(&event.seq) {
             return;
         }
         if event.seq > expected {
-            let filled = fill(
-                socket,
-                rt,
-                event.user_id,
-                &mut next,
-                event.seq - 1,
-                WhenFull::Disconnect,
-            );
-            if let Err(e) = filled.await {
-                // Left for a later event's fill: the store still has it.
-                tracing::warn!(user.id = %event.user_id, error = %e, "could not fill an event gap");
-                return;
+            let first_held = position.held.is_empty();
+            position.held.insert(event.seq, event.clone());
+            if position.held.len() > MAX_HELD {
+                position.fill_gap(socket, rt, event.user_id).await;
+            } else if first_held {
+                self.fill_gap_later(socket.clone(), rt.clone(), event.user_id, GAP_WAIT);
             }
-            if *next != Some(event.seq) {
-                return;
-            }
+            return;
         }
         if emit(socket, rt, event, WhenFull::Disconnect).await {
-            *next = Some(event.seq + 1);
+            position.next = Some(event.seq + 1);
+            position.release_held(socket, rt).await;
+        }
+    }
+
+    /// After `wait`, reads from the store whatever is still missing before the held events.
+    fn fill_gap_later(&self, socket: SocketRef, rt: Realtime, user: Uuid, wait: Duration) {
+        let state = self.state.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(wait).await;
+            let mut position = state.lock().await;
+            if !position.held.is_empty() && socket.connected() {
+                position.fill_gap(&socket, &rt, user).await;
+            }
+            if !position.held.is_empty() && socket.connected() {
+                // Still held (the store could not be read, or a socket too slow): look again in
+                // a while, not in a tight loop.
+                drop(position);
+                SocketStream { state }.fill_gap_later(socket, rt, user, GAP_RETRY);
+            }
+        });
+    }
+}
+
+impl Position {
+    /// Reads the events missing before the first held one from the store, then emits the held
+    /// events that follow without a gap.
+    async fn fill_gap(&mut self, socket: &SocketRef, rt: &Realtime, user: Uuid) {
+        let Some(&first_held) = self.held.keys().next() else {
+            return;
+        };
+        let filled = fill(
+            socket,
+            rt,
+            user,
+            &mut self.next,
+            first_held - 1,
+            WhenFull::Disconnect,
+        );
+        if let Err(e) = filled.await {
+            // Left for the next look: the store still has them.
+            tracing::warn!(user.id = %user, error = %e, "could not fill an event gap");
+            return;
+        }
+        self.release_held(socket, rt).await;
+    }
+
+    /// Emits the held events that are next in line, and drops those already sent.
+    async fn release_held(&mut self, socket: &SocketRef, rt: &Realtime) {
+        while let Some(entry) = self.held.first_entry() {
+            let expected = self.next.unwrap_or(*entry.key());
+            if *entry.key() > expected {
+                return;
+            }
+            let event = entry.remove();
+            if event.seq < expected {
+                continue;
+            }
+            if !emit(socket, rt, &event, WhenFull::Disconnect).await {
+                self.held.clear();
+                return;
+            }
+            self.next = Some(event.seq + 1);
         }
     }
 }

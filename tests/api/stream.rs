@@ -374,3 +374,25 @@ async fn the_stream_survives_a_restart_and_an_instance_change() {
         [&json!("before restart"), &json!("after restart")]
     );
 }
+
+#[tokio::test]
+async fn an_event_committed_but_never_emitted_is_read_from_the_store_before_the_next_one() {
+    let app = TestApp::spawn().await;
+    let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+    let c = app.conversation(&alice, &bob).await;
+    let mut b = connect_since(&app, &bob, None).await;
+    // Stored for bob the way a request that is cancelled after its commit leaves it: in the
+    // stream, never emitted.
+    let silent =
+        confab::wire::ServerEvent::ConversationDeleted(confab::wire::event::ConversationDeleted {
+            conversation_id: uuid::Uuid::now_v7(),
+        });
+    confab::data::event::append(&app.state.db, &[(bob.id, silent)])
+        .await
+        .unwrap();
+    app.send(&alice, &c, "after the silent one").await;
+    let got = durable(&mut b, 2).await;
+    let names: Vec<&str> = got.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names, ["conversation_deleted", "new_message"]);
+    assert_eq!(got[1].args[0]["content"], "after the silent one");
+}
