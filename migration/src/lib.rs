@@ -20,6 +20,7 @@ mod m20261130_000020_create_user_blocks;
 mod m20261130_000021_create_message_versions;
 mod m20261130_000022_index_unread_messages;
 mod m20261130_000023_search_every_script;
+mod m20261201_000001_notify_session_changes;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000021_create_message_versions::Migration),
             Box::new(m20261130_000022_index_unread_messages::Migration),
             Box::new(m20261130_000023_search_every_script::Migration),
+            Box::new(m20261201_000001_notify_session_changes::Migration),
         ]
     }
 }
