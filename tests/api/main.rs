@@ -32,6 +32,7 @@ mod realtime;
 mod refresh;
 mod replay_backlog;
 mod search;
+mod session_watch;
 mod slow_clients;
 mod socket;
 mod socket_flood;
