@@ -122,8 +122,9 @@ async fn a_refresh_on_one_instance_without_redis_moves_the_sockets_on_another_to
         .unwrap();
     assert_eq!(refreshed.status(), 200);
     let successor = cookie_pair(&refreshed, "auth").expect("the successor's cookie");
-    // The socket stays connected: a message sent after the refresh reaches it.
-    let sent = a.send(&bob, &c, "still connected").await;
+    // The socket stays connected: a message sent after the refresh reaches it (through B: without
+    // Redis, events reach the sockets of the instance that stored them).
+    let sent = b.send(&bob, &c, "still connected").await;
     let (args, _) = socket.next_event("new_message").await;
     assert_eq!(args[0]["id"], sent["id"]);
     assert_eq!(
