@@ -88,9 +88,12 @@ pub async fn register(io: &SocketIo, state: AppState) {
             async move {
                 let auth = auth.0.ok();
                 let session = handshake::authenticate(&state, &socket, auth.as_ref()).await?;
-                // In the session's room before the check below: a revocation noticed from here on
-                // finds the socket, one noticed since the session was read is refused here.
+                // In the session's room, with its session, before the check below: a revocation
+                // or rotation noticed from here on finds the socket (once it is in the namespace;
+                // the connect handler checks again for the moment in between), one noticed since
+                // the session was read is refused here.
                 socket.join(events::session_room(session.session_id));
+                socket.extensions.insert(session);
                 if state.sessions.is_known_revoked(session.session_id) {
                     return Err(handshake::HandshakeError::Auth(
                         crate::session::AuthError::SessionRevoked,
@@ -129,6 +132,10 @@ pub async fn register(io: &SocketIo, state: AppState) {
             ) else {
                 return;
             };
+            if state.sessions.is_known_revoked(session.session_id) {
+                let _ = socket.disconnect();
+                return;
+            }
             let since = socket.extensions.remove::<ReplayFrom>().and_then(|r| r.0);
             stream
                 .start(&socket, &state.realtime, session.user_id, since.as_deref())
@@ -152,10 +159,9 @@ struct ReplayFrom(Option<String>);
 
 async fn set_up(socket: &SocketRef, state: &AppState, session: SocketSession) {
     // The user's room is joined when the event stream starts (in the connect handler); the
-    // session's room in the middleware.
+    // session's room, with the session, in the middleware.
     socket.extensions.insert(stream::SocketStream::default());
     let user_id = session.user_id;
-    socket.extensions.insert(session);
     client_events::attach(socket, state);
     state.metrics.open_sockets.inc();
     tracing::info!(socket.id = %socket.id, user.id = %user_id, "socket connected");
