@@ -1,6 +1,6 @@
-//! Owned background tasks: the message writer, the session sweeper and rate-limit eviction are
-//! started by [`crate::startup::Application`] through [`BackgroundTasks`] and stopped by it on
-//! shutdown (cancelled, then joined), never spawned and forgotten.
+//! Owned background tasks: the message writer, the session sweeper and listener, and rate-limit
+//! eviction are started by [`crate::startup::Application`] through [`BackgroundTasks`] and stopped
+//! by it on shutdown (cancelled, then joined), never spawned and forgotten.
 
 use std::{future::Future, time::Duration};
 

@@ -110,8 +110,22 @@ impl Application {
             );
             tasks.spawn_until_shutdown("presence reaper", socket::presence::reap(state.clone()));
         }
+        // Listening before the first socket connects: no revocation goes unnoticed between the two.
+        let listener_pool =
+            crate::data::session_change::listener_pool(database_url, crate::data::ACQUIRE_TIMEOUT)?;
+        let changes = crate::data::session_change::listen_session_changes(&listener_pool)
+            .await
+            .inspect_err(|e| tracing::warn!(error = %e, "cannot listen to session changes yet"))
+            .ok();
+        tasks.spawn_until_shutdown(
+            "session changes",
+            socket::session_watch::listen(state.clone(), listener_pool, changes),
+        );
         socket::register(&io, state.clone()).await;
-        tasks.spawn_until_shutdown("session sweeper", socket::sweep_sessions(state.clone()));
+        tasks.spawn_until_shutdown(
+            "session sweeper",
+            socket::session_watch::sweep(state.clone()),
+        );
         tasks.spawn(
             "delivery receipts",
             socket::delivery::run(

@@ -30,7 +30,8 @@ const USAGE: &str =
 scenarios:
   deliver  --pairs P --rate R --duration D   open-loop sends at R msg/s for D s across P pairs
   max      --pairs P --duration D            step the rate up until delivery p99 > 100 ms
-  idle     --connections N                   hold N authenticated websocket connections
+  idle     --connections N [--hold S]        hold N authenticated websocket connections (and
+                                             report the server's CPU over S idle seconds)
   history  --requests N --concurrency C      newest-50 page reads of a 100,000-message conversation
   search   --requests N --concurrency C      full-text searches over 1,000,000 messages (10 % CJK)
   conversations --requests N --concurrency C the conversation list (100 conversations x 1,000

@@ -21,6 +21,7 @@ mod m20261130_000021_create_message_versions;
 mod m20261130_000022_index_unread_messages;
 mod m20261130_000023_search_every_script;
 mod m20261130_000024_status_updates_in_place;
+mod m20261201_000001_notify_session_changes;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000022_index_unread_messages::Migration),
             Box::new(m20261130_000023_search_every_script::Migration),
             Box::new(m20261130_000024_status_updates_in_place::Migration),
+            Box::new(m20261201_000001_notify_session_changes::Migration),
         ]
     }
 }

@@ -6,8 +6,9 @@
 //!   (`socket::stream`). Every instance delivers them to its own sockets through that bookkeeping,
 //!   so a remote socket still gets each event once and in cursor order, and a message lost between
 //!   instances is read back from PostgreSQL as a gap.
-//! - **Session ends and rotations**, so every instance refuses the token and acts on the session's
-//!   sockets at once (contract §7: within 1 s), not when its session cache expires.
+//!
+//! Session ends and rotations do not travel here: PostgreSQL announces them to every instance
+//! (`data::session_change`), with or without Redis.
 
 use serde::{Deserialize, Serialize};
 use socketioxide_redis::drivers::{ChanItem, MessageStream};
@@ -31,18 +32,6 @@ pub enum BusMessage {
     Events {
         /// In the order they were delivered on the publishing instance.
         events: Vec<StoredEvent>,
-    },
-    /// A session was logged out or revoked: refuse it and disconnect its sockets.
-    SessionEnded {
-        /// The session.
-        session: Uuid,
-    },
-    /// A refresh rotated `old` into `new`: refuse `old`, move its sockets to `new`.
-    SessionRotated {
-        /// The rotated session.
-        old: Uuid,
-        /// Its successor.
-        new: Uuid,
     },
 }
 

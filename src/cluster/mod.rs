@@ -4,7 +4,8 @@
 //! - [`driver`]: socketioxide's Redis adapter (`socketioxide-redis`) runs on it, so room emits
 //!   (typing, presence) and disconnects reach sockets on every instance.
 //! - [`bus`]: Confab's own channel for what needs Confab's code on the receiving side: durable
-//!   events (delivered in cursor order per socket) and session ends.
+//!   events (delivered in cursor order per socket). Session ends reach every instance through
+//!   PostgreSQL instead (`data::session_change`), so they need no Redis.
 //! - [`presence`]: who is online on which instance, in keys that expire when an instance dies.
 //!
 //! PostgreSQL stays the source of truth: Redis carries only what is live, and anything lost on the

@@ -24,8 +24,9 @@ pub struct SessionConfig {
     pub cookie_secure: bool,
     /// Session lifetime.
     pub ttl: Duration,
-    /// How long a session read from the database is trusted before it is read again; bounds how
-    /// long a revocation on another instance goes unseen here (0 disables the cache).
+    /// How long a session read from the database is trusted before it is read again (0 disables
+    /// the cache). Revocations arrive as PostgreSQL notices at once; this bounds how long one goes
+    /// unseen here when its notice was lost (the database restarting).
     pub cache_ttl: Duration,
 }
 

@@ -16,6 +16,7 @@ pub mod message_writer;
 pub mod oauth_state;
 pub mod search;
 pub mod session;
+pub mod session_change;
 pub mod to_wire;
 pub mod user;
 

@@ -93,9 +93,11 @@ impl SessionApi {
             .ok_or_else(|| {
                 ApiError::unauthorized(crate::session::AuthError::InvalidToken, &state.sessions)
             })?;
-        state
-            .realtime
-            .rebind_session(refreshed.previous, issued.user.session_id, &issued.token);
+        state.realtime.rebind_session(
+            refreshed.previous,
+            issued.user.session_id,
+            issued.expires_at,
+        );
         jar.add(state.sessions.cookies.session_cookie(&issued.token));
         Ok(UserResponse::Ok(Json(User::for_viewer(
             user,

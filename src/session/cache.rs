@@ -1,9 +1,10 @@
 //! The in-process session cache: what makes revocation checks cost no database round trip on the
 //! hot path.
 //!
-//! Entries are trusted for `ttl` after they were read from the database, then read again; that
-//! bounds how long another instance's revocation (or a user's deletion) goes unseen here. A
-//! revocation on this instance is written into the cache at once. A `ttl` of zero disables caching
+//! Entries are trusted for `ttl` after they were read from the database, then read again. A
+//! revocation is written into the cache at once, on this instance by the code that revoked, and on
+//! every instance when PostgreSQL's notice arrives (`socket::session_watch`); the `ttl` bounds how
+//! long a change goes unseen when a notice is lost (the database restarting). A `ttl` of zero disables caching
 //! (every request reads its session), which the benchmarks use for comparison.
 
 use std::{
@@ -78,6 +79,12 @@ impl SessionCache {
             session.revoked = true;
             *read_at = Instant::now();
         }
+    }
+
+    /// Forgets a session, so the next look reads the database.
+    pub fn remove(&self, session_id: Uuid) {
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        entries.remove(&session_id);
     }
 
     /// How many entries are held (for tests and metrics).

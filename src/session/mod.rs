@@ -4,9 +4,10 @@
 //! A request is authenticated by [`Sessions::authenticate`]: the token (from `Authorization: Bearer`
 //! or the signed `auth` cookie) is verified, then its session is looked up in [`cache::SessionCache`],
 //! which answers without a database round trip while its entry is younger than `SESSION_CACHE_TTL`.
-//! Revocation on this instance updates the cache at once; with Redis, the other instances hear of it
-//! on the bus at once too (contract §7, `socket::remote`); without, they see it when their entry
-//! expires (25 s by default, inside the contract's 30 s). The poem-openapi security scheme that hands
+//! Revocation on this instance updates the cache at once; every instance on the database, this one
+//! included, also hears of it from PostgreSQL (a trigger on `sessions` notifies on commit; see
+//! `data::session_change` and `socket::session_watch`), with or without Redis (contract §7). The
+//! cache's expiry bounds how long a notice lost to a database outage can go unseen. The poem-openapi security scheme that hands
 //! handlers the caller lives in [`auth`]; it is the only way a handler learns who is calling.
 
 pub mod auth;
@@ -78,6 +79,15 @@ pub enum AuthFailure {
     /// The session could not be looked up.
     #[error(transparent)]
     Database(#[from] DbErr),
+}
+
+/// An authenticated caller and when their session expires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthenticatedSession {
+    /// The caller.
+    pub user: CurrentUser,
+    /// When the session expires.
+    pub expires_at: DateTime<Utc>,
 }
 
 /// A freshly issued session.
@@ -212,6 +222,16 @@ impl Sessions {
         db: &DatabaseConnection,
         token: &str,
     ) -> Result<CurrentUser, AuthFailure> {
+        Ok(self.authenticate_session(db, token).await?.user)
+    }
+
+    /// [`Sessions::authenticate`], also telling when the session expires (a socket keeps it, so
+    /// its expiry is checked without the database).
+    pub async fn authenticate_session(
+        &self,
+        db: &DatabaseConnection,
+        token: &str,
+    ) -> Result<AuthenticatedSession, AuthFailure> {
         let claims = self.keys.decode(token).map_err(|e| match e {
             TokenError::Expired => AuthError::TokenExpired,
             TokenError::Invalid => AuthError::InvalidToken,
@@ -241,9 +261,12 @@ impl Sessions {
         if session.expires_at <= Utc::now() {
             return Err(AuthError::TokenExpired.into());
         }
-        Ok(CurrentUser {
-            user_id: claims.sub,
-            session_id: claims.sid,
+        Ok(AuthenticatedSession {
+            user: CurrentUser {
+                user_id: claims.sub,
+                session_id: claims.sid,
+            },
+            expires_at: session.expires_at,
         })
     }
 
@@ -324,30 +347,26 @@ impl Sessions {
         Err(AuthError::SessionRevoked.into())
     }
 
-    /// Records that another instance ended `session_id` (bus message, contract §7): refused here
-    /// from now on, without waiting for the cache entry to expire.
+    /// Records that `session_id` was revoked or rotated (PostgreSQL's notice, contract §7): refused
+    /// here from now on, without waiting for the cache entry to expire.
     pub fn note_revoked(&self, session_id: Uuid) {
         self.cache.mark_revoked(session_id);
     }
 
-    /// The token of a live session (the same one its issuer signed: claims come from the row), for
-    /// moving sockets to a session another instance rotated them into. `None` when the session is
-    /// gone, revoked or expired.
-    pub async fn token_of(
-        &self,
-        db: &DatabaseConnection,
-        session_id: Uuid,
-    ) -> Result<Option<String>, DbErr> {
-        let Some(row) = data::session::find_live_session(db, session_id).await? else {
-            return Ok(None);
-        };
-        if row.revoked_at.is_some() || row.expires_at <= Utc::now() {
-            return Ok(None);
-        }
-        Ok(Some(self.reissue(&row)?.token))
+    /// Records that `session_id` is gone from the database (its user was deleted): the next request
+    /// presenting it reads the database, which refuses it.
+    pub fn note_deleted(&self, session_id: Uuid) {
+        self.cache.remove(session_id);
     }
 
-    /// Revokes a session, here at once and elsewhere when their cache entries expire.
+    /// Whether this instance knows `session_id` was revoked (a socket that authenticated just before
+    /// the notice arrived is refused by this check).
+    pub fn is_known_revoked(&self, session_id: Uuid) -> bool {
+        self.cache.get(session_id).is_some_and(|s| s.revoked)
+    }
+
+    /// Revokes a session; every instance hears of it from PostgreSQL (the trigger on `sessions`)
+    /// and disconnects its sockets.
     pub async fn revoke(&self, db: &DatabaseConnection, session_id: Uuid) -> Result<(), DbErr> {
         data::session::revoke_session(db, session_id).await?;
         self.cache.mark_revoked(session_id);

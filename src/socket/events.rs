@@ -7,11 +7,15 @@ use std::sync::{
     atomic::{AtomicBool, Ordering},
 };
 
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use sea_orm::DatabaseConnection;
 
-use super::{Adapter, SocketRef, delivery::Receipts, stream::SocketStream, typing::Typing};
+use super::{
+    Adapter, SocketRef, delivery::Receipts, handshake::SocketSession, stream::SocketStream,
+    typing::Typing,
+};
 use crate::{
     cluster::bus::{Bus, BusMessage},
     data::event::StoredEvent,
@@ -165,39 +169,25 @@ impl Realtime {
         })
     }
 
-    /// Disconnects every socket of a session (logout), here at once and on the other instances
-    /// through the bus, which also makes them refuse the session from then on.
+    /// Disconnects the sockets of a session on this instance (logout). The other instances learn
+    /// of the revocation from PostgreSQL (`socket::session_watch`), and so does this one a moment
+    /// later, when there is nothing left to do.
     pub async fn disconnect_session(&self, session: Uuid) {
-        if let Some(bus) = &self.bus {
-            bus.publish(BusMessage::SessionEnded { session });
-        }
-        self.disconnect_session_local(session).await;
-    }
-
-    /// Disconnects the sockets of a session on this instance.
-    pub async fn disconnect_session_local(&self, session: Uuid) {
         let Some(root) = self.root() else { return };
         if let Err(e) = root.local().to(session_room(session)).disconnect().await {
             tracing::warn!(error = %e, "could not disconnect a session's sockets");
         }
     }
 
-    /// Moves the sockets of a rotated session to its successor, so a refresh does not cut the
-    /// page's live connection; other instances do the same with theirs (through the bus).
-    pub fn rebind_session(&self, old: Uuid, new: Uuid, token: &str) {
-        if let Some(bus) = &self.bus {
-            bus.publish(BusMessage::SessionRotated { old, new });
-        }
-        self.rebind_session_local(old, new, token);
-    }
-
-    /// Moves this instance's sockets of `old` to `new`, authenticated by `token`.
-    pub fn rebind_session_local(&self, old: Uuid, new: Uuid, token: &str) {
+    /// Moves this instance's sockets of a rotated session to its successor, which expires at
+    /// `expires_at`, so a refresh does not cut the page's live connection. Other instances do the
+    /// same with theirs when PostgreSQL tells them of the rotation.
+    pub fn rebind_session(&self, old: Uuid, new: Uuid, expires_at: DateTime<Utc>) {
         let Some(root) = self.root() else { return };
-        for socket in root.to(session_room(old)).sockets() {
-            if let Some(mut session) = socket.extensions.get::<super::handshake::SocketSession>() {
+        for socket in root.local().to(session_room(old)).sockets() {
+            if let Some(mut session) = socket.extensions.get::<SocketSession>() {
                 session.session_id = new;
-                session.token = token.to_owned();
+                session.expires_at = expires_at;
                 socket.extensions.insert(session);
             }
             socket.leave(session_room(old));

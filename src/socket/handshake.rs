@@ -5,6 +5,7 @@
 //! A disallowed `Origin` is refused first (cross-site WebSocket hijacking). A refusal reaches the
 //! client as `connect_error` whose message is the contract's code.
 
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::SocketRef;
@@ -15,14 +16,17 @@ use crate::{
 };
 
 /// Who a socket belongs to; stored in the socket's extensions.
-#[derive(Debug, Clone)]
+///
+/// The expiry is kept so the session sweeper ends expired sockets without asking the database;
+/// revocations reach the socket through PostgreSQL's notices (`socket::session_watch`).
+#[derive(Debug, Clone, Copy)]
 pub struct SocketSession {
     /// The user.
     pub user_id: Uuid,
     /// Their session.
     pub session_id: Uuid,
-    /// The token the socket authenticated with, re-checked by the session sweeper.
-    pub token: String,
+    /// When the session expires (moved with the socket when a refresh rotates the session).
+    pub expires_at: DateTime<Utc>,
 }
 
 /// Why a handshake was refused; `Display` is the code the client sees (contract §5).
@@ -66,9 +70,9 @@ pub async fn authenticate(
         }
     }
     let token = handshake_token(state, parts, auth).map_err(HandshakeError::Auth)?;
-    let user = state
+    let session = state
         .sessions
-        .authenticate(&state.db, &token)
+        .authenticate_session(&state.db, &token)
         .await
         .map_err(|failure| match failure {
             AuthFailure::Refused(reason) => HandshakeError::Auth(reason),
@@ -78,9 +82,9 @@ pub async fn authenticate(
             }
         })?;
     Ok(SocketSession {
-        user_id: user.user_id,
-        session_id: user.session_id,
-        token,
+        user_id: session.user.user_id,
+        session_id: session.user.session_id,
+        expires_at: session.expires_at,
     })
 }
 

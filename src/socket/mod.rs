@@ -11,11 +11,10 @@ pub mod events;
 pub mod handshake;
 pub mod presence;
 pub mod remote;
+pub mod session_watch;
 pub mod stream;
 pub mod transport;
 pub mod typing;
-
-use std::time::Duration;
 
 use engineioxide::service::NotFoundService;
 use socketioxide::{handler::ConnectHandler, service::SocketIoService, socket::DisconnectReason};
@@ -38,9 +37,6 @@ const MAX_PAYLOAD: u64 = 1_000_000;
 
 /// Packets a socket's outgoing buffer holds (see [`build`]).
 const SEND_BUFFER_PACKETS: usize = 2048;
-
-/// How often every socket's session is checked again (expiry, revocation on another instance).
-const SESSION_SWEEP_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Builds the Socket.IO server and its service; [`register`] attaches the handlers once the
 /// application state exists (the state holds the server's handle).
@@ -75,7 +71,7 @@ pub fn build(
         .build_svc()
 }
 
-/// Attaches the namespace handlers and starts the session sweeper.
+/// Attaches the namespace handlers.
 ///
 /// Everything a socket needs is set up in the connect middleware, before the client gets its
 /// connect acknowledgement: socketioxide runs the connect handler as a separate task after the
@@ -92,6 +88,17 @@ pub async fn register(io: &SocketIo, state: AppState) {
             async move {
                 let auth = auth.0.ok();
                 let session = handshake::authenticate(&state, &socket, auth.as_ref()).await?;
+                // In the session's room, with its session, before the check below: a revocation
+                // or rotation noticed from here on finds the socket (once it is in the namespace;
+                // the connect handler checks again for the moment in between), one noticed since
+                // the session was read is refused here.
+                socket.join(events::session_room(session.session_id));
+                socket.extensions.insert(session);
+                if state.sessions.is_known_revoked(session.session_id) {
+                    return Err(handshake::HandshakeError::Auth(
+                        crate::session::AuthError::SessionRevoked,
+                    ));
+                }
                 let asked = auth
                     .as_ref()
                     .and_then(|a| a.get("since"))
@@ -125,6 +132,10 @@ pub async fn register(io: &SocketIo, state: AppState) {
             ) else {
                 return;
             };
+            if state.sessions.is_known_revoked(session.session_id) {
+                let _ = socket.disconnect();
+                return;
+            }
             let since = socket.extensions.remove::<ReplayFrom>().and_then(|r| r.0);
             stream
                 .start(&socket, &state.realtime, session.user_id, since.as_deref())
@@ -147,11 +158,10 @@ pub async fn register(io: &SocketIo, state: AppState) {
 struct ReplayFrom(Option<String>);
 
 async fn set_up(socket: &SocketRef, state: &AppState, session: SocketSession) {
-    // The user's room is joined when the event stream starts (in the connect handler).
-    socket.join(events::session_room(session.session_id));
+    // The user's room is joined when the event stream starts (in the connect handler); the
+    // session's room, with the session, in the middleware.
     socket.extensions.insert(stream::SocketStream::default());
     let user_id = session.user_id;
-    socket.extensions.insert(session);
     client_events::attach(socket, state);
     state.metrics.open_sockets.inc();
     tracing::info!(socket.id = %socket.id, user.id = %user_id, "socket connected");
@@ -169,34 +179,4 @@ async fn set_up(socket: &SocketRef, state: &AppState, session: SocketSession) {
         .presence
         .socket_connected(state, user_id, socket.id)
         .await;
-}
-
-/// Disconnects sockets whose session has expired or was revoked (on any instance: the session
-/// cache re-reads the database at least every `SESSION_CACHE_TTL`; with Redis, revocations arrive
-/// on the bus at once and this sweep is the backstop). Each instance sweeps only its own sockets,
-/// so N instances do the work once between them. Runs for the life of the server, owned by its
-/// background tasks.
-pub async fn sweep_sessions(state: AppState) {
-    let mut ticker = tokio::time::interval(SESSION_SWEEP_INTERVAL);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticker.tick().await;
-        for socket in state.realtime.sockets() {
-            let Some(session) = socket.extensions.get::<SocketSession>() else {
-                continue;
-            };
-            match state.sessions.authenticate(&state.db, &session.token).await {
-                Ok(_) => {}
-                Err(crate::session::AuthFailure::Refused(reason)) => {
-                    tracing::info!(socket.id = %socket.id, reason = reason.code().as_str(), "disconnecting a socket whose session ended");
-                    let _ = socket.disconnect();
-                }
-                // The database is down: keep the socket rather than drop everyone.
-                Err(crate::session::AuthFailure::Database(e)) => {
-                    tracing::warn!(error = %e, "session sweep skipped");
-                    break;
-                }
-            }
-        }
-    }
 }

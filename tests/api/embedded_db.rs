@@ -4,7 +4,7 @@
 use confab::embedded_db::EmbeddedPostgres;
 use sea_orm::{ConnectionTrait, Database};
 
-fn fresh_dir() -> std::path::PathBuf {
+pub(crate) fn fresh_dir() -> std::path::PathBuf {
     std::env::temp_dir().join(format!(
         "confab-embedded-test-{}",
         uuid::Uuid::now_v7().simple()
@@ -26,7 +26,7 @@ async fn query_one(url: &str, sql: &str) -> String {
     value
 }
 
-async fn start(dir: &std::path::Path) -> EmbeddedPostgres {
+pub(crate) async fn start(dir: &std::path::Path) -> EmbeddedPostgres {
     let dir = dir.to_path_buf();
     tokio::task::spawn_blocking(move || EmbeddedPostgres::start_exclusive(&dir))
         .await
@@ -34,7 +34,7 @@ async fn start(dir: &std::path::Path) -> EmbeddedPostgres {
         .unwrap()
 }
 
-async fn stop(pg: EmbeddedPostgres) {
+pub(crate) async fn stop(pg: EmbeddedPostgres) {
     tokio::task::spawn_blocking(move || pg.stop())
         .await
         .unwrap()

@@ -33,6 +33,7 @@ mod refresh;
 mod replay_backlog;
 mod search;
 mod search_index;
+mod session_watch;
 mod slow_clients;
 mod socket;
 mod socket_flood;
