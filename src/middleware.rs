@@ -63,10 +63,16 @@ fn is_rate_limited(path: &str) -> bool {
 }
 
 /// Whose budget the request spends: the user of a correctly signed token, else the client IP.
-fn rate_key(state: &AppState, req: &Request) -> Option<RateKey> {
-    let user = crate::session::auth::request_token(state, req)
-        .ok()
-        .and_then(|token| state.sessions.peek_user(&token));
+/// The decoded token stays with the request, so authentication does not verify it again.
+fn rate_key(state: &AppState, req: &mut Request) -> Option<RateKey> {
+    let decoded = crate::session::auth::decode_request_token(state, req);
+    let user = decoded
+        .as_ref()
+        .and_then(|d| d.claims.as_ref().ok())
+        .map(|claims| claims.sub);
+    if let Some(decoded) = decoded {
+        req.extensions_mut().insert(decoded);
+    }
     if let Some(user) = user {
         return Some(RateKey::User(user));
     }
@@ -147,7 +153,7 @@ async fn handle<E: Endpoint>(
 
     async move {
         let decision = is_rate_limited(&path)
-            .then(|| rate_key(state, &req))
+            .then(|| rate_key(state, &mut req))
             .flatten()
             .map(|key| state.rate_limits.check(&key));
         let result = match (decision, limit_body(&mut req).await) {

@@ -110,6 +110,24 @@ fn app_state(req: &Request) -> Result<&AppState, ApiError> {
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("AppState is not attached")))
 }
 
+/// A request's session token, decoded once by the rate-limit middleware (which needs its user
+/// before the handler runs) and kept in the request's extensions for authentication: verifying
+/// the signature twice was 7 % of the server's CPU at 2,000 sends a second (BENCHMARKS.md).
+#[derive(Clone)]
+pub struct DecodedToken {
+    /// The token as the request carried it.
+    pub token: String,
+    /// Its claims, or why it does not verify.
+    pub claims: Result<super::token::Claims, super::TokenError>,
+}
+
+/// Decodes the request's session token, if it carries one.
+pub fn decode_request_token(state: &AppState, req: &Request) -> Option<DecodedToken> {
+    let token = request_token(state, req).ok()?;
+    let claims = state.sessions.decode_token(&token);
+    Some(DecodedToken { token, claims })
+}
+
 /// Authenticates an HTTP request; failures become the contract's 401s.
 pub async fn authenticate_request(
     state: &AppState,
@@ -117,7 +135,17 @@ pub async fn authenticate_request(
 ) -> Result<CurrentUser, ApiError> {
     let sessions = &state.sessions;
     let result = match request_token(state, req) {
-        Ok(token) => sessions.authenticate(&state.db, &token).await,
+        Ok(token) => {
+            let decoded = req
+                .extensions()
+                .get::<DecodedToken>()
+                .filter(|d| d.token == token)
+                .map_or_else(|| sessions.decode_token(&token), |d| d.claims.clone());
+            sessions
+                .authenticate_decoded(&state.db, decoded)
+                .await
+                .map(|s| s.user)
+        }
         Err(e) => Err(AuthFailure::Refused(e)),
     };
     result.map_err(|failure| match failure {

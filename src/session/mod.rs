@@ -1,7 +1,7 @@
 //! Sessions: signed-cookie JWTs backed by rows of `sessions`, so logout and revocation are
 //! server-side.
 //!
-//! A request is authenticated by [`Sessions::authenticate`]: the token (from `Authorization: Bearer`
+//! A request is authenticated by [`Sessions::authenticate_session`]: the token (from `Authorization: Bearer`
 //! or the signed `auth` cookie) is verified, then its session is looked up in [`cache::SessionCache`],
 //! which answers without a database round trip while its entry is younger than `SESSION_CACHE_TTL`.
 //! Revocation on this instance updates the cache at once; every instance on the database, this one
@@ -210,29 +210,28 @@ impl Sessions {
         }
     }
 
-    /// The user a correctly signed, unexpired token names, without looking at its session (for
-    /// choosing a rate-limit budget before the handler runs; authentication proper happens later).
-    pub fn peek_user(&self, token: &str) -> Option<Uuid> {
-        self.keys.decode(token).ok().map(|claims| claims.sub)
+    /// A token's claims once its signature and expiry check out, without looking at its session.
+    pub fn decode_token(&self, token: &str) -> Result<Claims, TokenError> {
+        self.keys.decode(token)
     }
 
-    /// Verifies a token and its session (revocation, expiry, the user still existing).
-    pub async fn authenticate(
-        &self,
-        db: &DatabaseConnection,
-        token: &str,
-    ) -> Result<CurrentUser, AuthFailure> {
-        Ok(self.authenticate_session(db, token).await?.user)
-    }
-
-    /// [`Sessions::authenticate`], also telling when the session expires (a socket keeps it, so
-    /// its expiry is checked without the database).
+    /// Verifies a token and its session (revocation, expiry, the user still existing); tells when
+    /// the session expires too (a socket keeps it, so its expiry is checked without the database).
     pub async fn authenticate_session(
         &self,
         db: &DatabaseConnection,
         token: &str,
     ) -> Result<AuthenticatedSession, AuthFailure> {
-        let claims = self.keys.decode(token).map_err(|e| match e {
+        self.authenticate_decoded(db, self.keys.decode(token)).await
+    }
+
+    /// [`Sessions::authenticate_session`] for a token [`Sessions::decode_token`] already decoded.
+    pub async fn authenticate_decoded(
+        &self,
+        db: &DatabaseConnection,
+        decoded: Result<Claims, TokenError>,
+    ) -> Result<AuthenticatedSession, AuthFailure> {
+        let claims = decoded.map_err(|e| match e {
             TokenError::Expired => AuthError::TokenExpired,
             TokenError::Invalid => AuthError::InvalidToken,
         })?;

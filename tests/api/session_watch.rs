@@ -26,9 +26,10 @@ async fn disconnected(socket: &mut RawSocket) -> Duration {
 async fn session_of(app: &TestApp, token: &str) -> Uuid {
     app.state
         .sessions
-        .authenticate(&app.state.db, token)
+        .authenticate_session(&app.state.db, token)
         .await
         .unwrap()
+        .user
         .session_id
 }
 
