@@ -34,7 +34,7 @@ const REPLAY_BATCH: u64 = 500;
 /// from the event store.
 const GAP_WAIT: Duration = Duration::from_millis(25);
 
-/// How long before another look when filling a gap failed.
+/// How long before another look when reading the store for a gap failed.
 const GAP_RETRY: Duration = Duration::from_secs(1);
 
 /// Events held back waiting for a predecessor; beyond this many the store is read at once.
@@ -53,6 +53,10 @@ struct Position {
     next: Option<u64>,
     /// Live events that arrived ahead of `next`, by sequence number.
     held: BTreeMap<u64, StoredEvent>,
+    /// Since when the oldest held event has waited.
+    gap_since: Option<tokio::time::Instant>,
+    /// Whether a task is waiting to fill the gap (one at a time).
+    timer_armed: bool,
 }
 
 /// A live or replayed event's arguments followed by `{cursor}`, sent as positional arguments.
@@ -105,7 +109,10 @@ async fn emit(socket: &SocketRef, rt: &Realtime, event: &StoredEvent, when_full:
                 return false;
             }
             Err(e) => {
-                tracing::debug!(socket.id = %socket.id, error = %e, "could not emit a durable event");
+                // A closed socket is gone anyway; any other failure would repeat for every later
+                // event, so the client resumes from its cursor instead.
+                tracing::debug!(socket.id = %socket.id, error = %e, "could not emit a durable event; disconnected");
+                let _ = socket.clone().disconnect();
                 return false;
             }
         }
@@ -212,12 +219,21 @@ impl SocketStream {
             return;
         }
         if event.seq > expected {
-            let first_held = position.held.is_empty();
             position.held.insert(event.seq, event.clone());
+            position
+                .gap_since
+                .get_or_insert_with(tokio::time::Instant::now);
             if position.held.len() > MAX_HELD {
-                position.fill_gap(socket, rt, event.user_id).await;
-            } else if first_held {
-                self.fill_gap_later(socket.clone(), rt.clone(), event.user_id, GAP_WAIT);
+                let filled = position.fill_gap(socket, rt, event.user_id).await;
+                if filled.is_err() || position.held.len() > MAX_HELD {
+                    // Neither the emits nor the store catch up: the client resumes from its
+                    // cursor rather than this socket holding ever more events.
+                    position.clear_held();
+                    let _ = socket.clone().disconnect();
+                }
+            } else if !position.timer_armed {
+                position.timer_armed = true;
+                self.fill_gap_later(socket.clone(), rt.clone(), event.user_id);
             }
             return;
         }
@@ -227,46 +243,60 @@ impl SocketStream {
         }
     }
 
-    /// After `wait`, reads from the store whatever is still missing before the held events.
-    fn fill_gap_later(&self, socket: SocketRef, rt: Realtime, user: Uuid, wait: Duration) {
+    /// Once the oldest held event has waited [`GAP_WAIT`], reads from the store whatever is still
+    /// missing; looks again while events stay held ([`GAP_RETRY`] after a failed read). One such
+    /// task per socket at a time.
+    fn fill_gap_later(&self, socket: SocketRef, rt: Realtime, user: Uuid) {
         let state = self.state.clone();
         tokio::spawn(async move {
-            tokio::time::sleep(wait).await;
-            let mut position = state.lock().await;
-            if !position.held.is_empty() && socket.connected() {
-                position.fill_gap(&socket, &rt, user).await;
-            }
-            if !position.held.is_empty() && socket.connected() {
-                // Still held (the store could not be read, or a socket too slow): look again in
-                // a while, not in a tight loop.
-                drop(position);
-                SocketStream { state }.fill_gap_later(socket, rt, user, GAP_RETRY);
+            let mut wait = GAP_WAIT;
+            loop {
+                tokio::time::sleep(wait).await;
+                let mut position = state.lock().await;
+                let Some(since) = position.gap_since.filter(|_| socket.connected()) else {
+                    position.timer_armed = false;
+                    return;
+                };
+                let waited = since.elapsed();
+                if waited < GAP_WAIT {
+                    wait = GAP_WAIT - waited;
+                    continue;
+                }
+                wait = match position.fill_gap(&socket, &rt, user).await {
+                    Ok(()) => GAP_WAIT,
+                    Err(()) => GAP_RETRY,
+                };
             }
         });
     }
 }
 
 impl Position {
-    /// Reads the events missing before the first held one from the store, then emits the held
-    /// events that follow without a gap.
-    async fn fill_gap(&mut self, socket: &SocketRef, rt: &Realtime, user: Uuid) {
-        let Some(&first_held) = self.held.keys().next() else {
-            return;
+    /// Reads every event missing before the newest held one from the store (one query for all
+    /// the gaps), then emits the held events that follow without a gap. `Err` when the store
+    /// could not be read (logged; the events are still there for the next look).
+    async fn fill_gap(&mut self, socket: &SocketRef, rt: &Realtime, user: Uuid) -> Result<(), ()> {
+        let Some(&last_held) = self.held.keys().next_back() else {
+            return Ok(());
         };
         let filled = fill(
             socket,
             rt,
             user,
             &mut self.next,
-            first_held - 1,
+            last_held - 1,
             WhenFull::Disconnect,
         );
         if let Err(e) = filled.await {
-            // Left for the next look: the store still has them.
             tracing::warn!(user.id = %user, error = %e, "could not fill an event gap");
-            return;
+            return Err(());
         }
         self.release_held(socket, rt).await;
+        if !self.held.is_empty() {
+            // What stays held is newer than what was read: it waits afresh.
+            self.gap_since = Some(tokio::time::Instant::now());
+        }
+        Ok(())
     }
 
     /// Emits the held events that are next in line, and drops those already sent.
@@ -281,11 +311,18 @@ impl Position {
                 continue;
             }
             if !emit(socket, rt, &event, WhenFull::Disconnect).await {
-                self.held.clear();
+                self.clear_held();
                 return;
             }
             self.next = Some(event.seq + 1);
         }
+        self.gap_since = None;
+    }
+
+    /// Forgets the held events (the socket is being disconnected; its client replays them).
+    fn clear_held(&mut self) {
+        self.held.clear();
+        self.gap_since = None;
     }
 }
 
