@@ -68,12 +68,17 @@ pub(crate) async fn run(ctx: &Context0, setup: &Setup, options: &Options) -> any
                     format!("/conversations/{first}/messages?limit=50")
                 };
                 let at = Instant::now();
-                let ok = http
+                // The whole body is read, as a client would (an unread body also costs the
+                // connection).
+                let ok = match http
                     .get(format!("{url}{path}"))
                     .bearer_auth(&token)
                     .send()
                     .await
-                    .is_ok_and(|r| r.status().is_success());
+                {
+                    Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                    Err(_) => false,
+                };
                 latency.lock().await.push(at.elapsed());
                 if !ok {
                     failures.fetch_add(1, Ordering::Relaxed);

@@ -259,12 +259,20 @@ impl World {
                 let at = Instant::now();
                 let content = format!("b:{}", base.elapsed().as_micros());
                 let result = request.json(&json!({ "content": content })).send().await;
-                let elapsed = at.elapsed();
-                let key = match &result {
-                    Ok(r) => r.status().as_u16().to_string(),
+                // The body is read as a client would: an unread body closes the connection, and
+                // the next send would pay for a new one.
+                let key = match result {
+                    Ok(r) => {
+                        let status = r.status().as_u16().to_string();
+                        match r.bytes().await {
+                            Ok(_) => status,
+                            Err(_) => "io-error".into(),
+                        }
+                    }
                     Err(e) if e.is_connect() => "connect-error".into(),
                     Err(_) => "io-error".into(),
                 };
+                let elapsed = at.elapsed();
                 http_latency.lock().await.push(elapsed);
                 *statuses.lock().await.entry(key).or_default() += 1;
             }));
