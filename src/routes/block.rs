@@ -3,10 +3,10 @@
 //! While either user blocks the other, new conversations and messages between them are
 //! `403 BLOCKED` (enforced in the data layer), and typing and presence are not shared.
 
-use poem_openapi::{ApiResponse, OpenApi, param::Path, payload::Json};
+use poem_openapi::{ApiResponse, OpenApi, param::Path};
 use uuid::Uuid;
 
-use super::Tag;
+use super::{Tag, json_body::JsonBody};
 use crate::{
     data,
     error::Failure,
@@ -44,7 +44,7 @@ crate::error_set!(
 pub enum BlockResponse {
     /// Done (also when it already was).
     #[oai(status = 200)]
-    Ok(Json<Ack>),
+    Ok(JsonBody<Ack>),
 }
 
 /// `200 User[]`.
@@ -52,7 +52,7 @@ pub enum BlockResponse {
 pub enum ListBlockedResponse {
     /// The users the caller blocks, most recently blocked first (`[]` when none).
     #[oai(status = 200)]
-    Ok(Json<Vec<User>>),
+    Ok(JsonBody<Vec<User>>),
 }
 
 #[OpenApi(tag = "Tag::Users")]
@@ -70,7 +70,7 @@ impl BlockApi {
         id: Path<Uuid>,
     ) -> Result<BlockResponse, Failure<BlockErrors>> {
         data::block::block_user(&self.state.db, auth.0.user_id, id.0).await?;
-        Ok(BlockResponse::Ok(Json(Ack::new("User blocked"))))
+        Ok(BlockResponse::Ok(JsonBody(Ack::new("User blocked"))))
     }
 
     /// Unblock a user
@@ -88,7 +88,7 @@ impl BlockApi {
         id: Path<Uuid>,
     ) -> Result<BlockResponse, Failure<UnblockErrors>> {
         data::block::unblock_user(&self.state.db, auth.0.user_id, id.0).await?;
-        Ok(BlockResponse::Ok(Json(Ack::new("User unblocked"))))
+        Ok(BlockResponse::Ok(JsonBody(Ack::new("User unblocked"))))
     }
 
     /// List the users I block
@@ -103,7 +103,7 @@ impl BlockApi {
     ) -> Result<ListBlockedResponse, Failure<ListBlockedErrors>> {
         let me = auth.0.user_id;
         let users = data::block::list_blocked(&self.state.db, me).await?;
-        Ok(ListBlockedResponse::Ok(Json(
+        Ok(ListBlockedResponse::Ok(JsonBody(
             users.into_iter().map(|u| User::for_viewer(u, me)).collect(),
         )))
     }

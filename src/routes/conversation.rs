@@ -1,9 +1,9 @@
 //! Conversations: open one with another user, list, get, delete.
 
-use poem_openapi::{ApiResponse, OpenApi, param::Path, param::Query, payload::Json};
+use poem_openapi::{ApiResponse, OpenApi, param::Path, param::Query};
 use uuid::Uuid;
 
-use super::{Tag, page, param};
+use super::{Tag, json_body::JsonBody, page, param};
 use crate::{
     data,
     error::Failure,
@@ -41,7 +41,7 @@ crate::error_set!(
 pub enum CreateConversationResponse {
     /// Opened; the other participant gets `conversation_created`.
     #[oai(status = 201)]
-    Created(Json<Conversation>),
+    Created(JsonBody<Conversation>),
 }
 
 /// `200 Conversation`.
@@ -49,7 +49,7 @@ pub enum CreateConversationResponse {
 pub enum GetConversationResponse {
     /// The conversation.
     #[oai(status = 200)]
-    Ok(Json<Conversation>),
+    Ok(JsonBody<Conversation>),
 }
 
 /// `200 Conversation[]`.
@@ -57,7 +57,7 @@ pub enum GetConversationResponse {
 pub enum ListConversationsResponse {
     /// The caller's conversations, most recently active first (`[]` when none).
     #[oai(status = 200)]
-    Ok(Json<Vec<Conversation>>),
+    Ok(JsonBody<Vec<Conversation>>),
 }
 
 /// `200 Ack`.
@@ -66,7 +66,7 @@ pub enum DeleteConversationResponse {
     /// Deleted for both participants, with its messages; the other one gets
     /// `conversation_deleted`.
     #[oai(status = 200)]
-    Ok(Json<Ack>),
+    Ok(JsonBody<Ack>),
 }
 
 #[OpenApi(tag = "Tag::Conversations")]
@@ -94,7 +94,7 @@ impl ConversationApi {
         let conversation = Conversation::from(
             data::conversation::ConversationSummary::new_conversation(created),
         );
-        Ok(CreateConversationResponse::Created(Json(conversation)))
+        Ok(CreateConversationResponse::Created(JsonBody(conversation)))
     }
 
     /// List my conversations
@@ -115,7 +115,7 @@ impl ConversationApi {
         let page = page::Page::from_query(page.0.map(|p| p.0), limit.0, 20);
         let rows =
             data::conversation::list_conversations(&self.state.db, auth.0.user_id, page).await?;
-        Ok(ListConversationsResponse::Ok(Json(
+        Ok(ListConversationsResponse::Ok(JsonBody(
             rows.into_iter().map(Into::into).collect(),
         )))
     }
@@ -135,7 +135,7 @@ impl ConversationApi {
         let conversation =
             data::conversation::get_conversation_summary(&self.state.db, id.0, auth.0.user_id)
                 .await?;
-        Ok(GetConversationResponse::Ok(Json(conversation.into())))
+        Ok(GetConversationResponse::Ok(JsonBody(conversation.into())))
     }
 
     /// Delete a conversation
@@ -155,7 +155,7 @@ impl ConversationApi {
         let me = auth.0.user_id;
         let (_, events) = data::durable::delete_conversation(&self.state.db, id.0, me).await?;
         self.state.realtime.deliver(&events).await;
-        Ok(DeleteConversationResponse::Ok(Json(Ack::new(
+        Ok(DeleteConversationResponse::Ok(JsonBody(Ack::new(
             "Conversation deleted successfully",
         ))))
     }

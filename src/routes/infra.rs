@@ -1,10 +1,10 @@
 //! Infrastructure routes: `/status`, `/health`, `/metrics`. No authentication, no rate limit.
 
 use poem::{Response, handler, http::StatusCode, web::Data};
-use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
+use poem_openapi::{ApiResponse, Object, OpenApi};
 use sea_orm::{ConnAcquireErr, DbErr};
 
-use super::Tag;
+use super::{Tag, json_body::JsonBody};
 use crate::state::AppState;
 
 /// The infrastructure area of the API.
@@ -20,8 +20,9 @@ impl InfraApi {
 }
 
 /// The result of one dependency check.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, serde::Serialize)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct Check {
     /// `ok` or `unavailable`.
     pub status: String,
@@ -30,7 +31,7 @@ pub struct Check {
 }
 
 /// Readiness of the server and its dependencies.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, serde::Serialize)]
 #[oai(example)]
 pub struct Health {
     /// `ok` when every check passed; `degraded` when only Redis is down (this instance serves
@@ -41,6 +42,7 @@ pub struct Health {
     pub database: Check,
     /// `ok` or `down`; present only when `REDIS_URL` is set (contract §7).
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub redis: Option<String>,
 }
 
@@ -62,10 +64,10 @@ impl poem_openapi::types::Example for Health {
 pub enum HealthResponse {
     /// Every dependency answers.
     #[oai(status = 200)]
-    Healthy(Json<Health>),
+    Healthy(JsonBody<Health>),
     /// A dependency is down; load balancers should route elsewhere.
     #[oai(status = 503)]
-    Unhealthy(Json<Health>),
+    Unhealthy(JsonBody<Health>),
 }
 
 #[OpenApi(tag = "Tag::Infrastructure")]
@@ -87,7 +89,7 @@ impl InfraApi {
         let redis = redis_up.map(|up| if up { "ok" } else { "down" }.to_owned());
         let degraded = redis_up == Some(false);
         match ping.unwrap_or_else(|_| Err(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))) {
-            Ok(latency) => HealthResponse::Healthy(Json(Health {
+            Ok(latency) => HealthResponse::Healthy(JsonBody(Health {
                 status: if degraded { "degraded" } else { "ok" }.into(),
                 database: Check {
                     status: "ok".into(),
@@ -98,7 +100,7 @@ impl InfraApi {
             })),
             Err(e) => {
                 tracing::warn!(error = %e, "health check: database unavailable");
-                HealthResponse::Unhealthy(Json(Health {
+                HealthResponse::Unhealthy(JsonBody(Health {
                     status: "unavailable".into(),
                     database: Check {
                         status: "unavailable".into(),

@@ -6,6 +6,7 @@ pub mod block;
 pub mod conversation;
 pub mod docs;
 pub mod infra;
+pub mod json_body;
 pub mod message;
 pub mod oauth;
 pub mod page;

@@ -1,9 +1,9 @@
 //! Search: users by username and name, messages by full-text search.
 
-use poem_openapi::{ApiResponse, OpenApi, param::Query, payload::Json};
+use poem_openapi::{ApiResponse, OpenApi, param::Query};
 use uuid::Uuid;
 
-use super::{Tag, param};
+use super::{Tag, json_body::JsonBody, param};
 use crate::{
     data,
     error::{ApiError, Failure},
@@ -37,7 +37,7 @@ crate::error_set!(
 pub enum SearchUsersResponse {
     /// Best match first (`[]` when none).
     #[oai(status = 200)]
-    Ok(Json<Vec<User>>),
+    Ok(JsonBody<Vec<User>>),
 }
 
 /// `200 Message[]`.
@@ -45,7 +45,7 @@ pub enum SearchUsersResponse {
 pub enum SearchMessagesResponse {
     /// Newest first (`[]` when none).
     #[oai(status = 200)]
-    Ok(Json<Vec<Message>>),
+    Ok(JsonBody<Vec<Message>>),
 }
 
 fn non_blank(query: &str) -> Result<&str, ApiError> {
@@ -78,7 +78,7 @@ impl SearchApi {
         let query = non_blank(&query.0.0)?;
         let users = data::user::search_users(&self.state.db, query, limit.0.unwrap_or(10)).await?;
         let me = auth.0.user_id;
-        Ok(SearchUsersResponse::Ok(Json(
+        Ok(SearchUsersResponse::Ok(JsonBody(
             users.into_iter().map(|u| User::for_viewer(u, me)).collect(),
         )))
     }
@@ -117,7 +117,7 @@ impl SearchApi {
             data::DataError::Db(e) => ApiError::from(e),
             _ => ApiError::AccessDenied,
         })?;
-        Ok(SearchMessagesResponse::Ok(Json(
+        Ok(SearchMessagesResponse::Ok(JsonBody(
             found.into_iter().map(Into::into).collect(),
         )))
     }

@@ -1,9 +1,9 @@
 //! The current session: `GET /auth/me`, `POST /auth/refresh`, `POST /auth/logout`.
 
 use poem::web::cookie::CookieJar;
-use poem_openapi::{ApiResponse, OpenApi, payload::Json};
+use poem_openapi::{ApiResponse, OpenApi};
 
-use super::Tag;
+use super::{Tag, json_body::JsonBody};
 use crate::{
     error::{ApiError, Failure},
     session::{
@@ -35,7 +35,7 @@ crate::error_set!(
 pub enum UserResponse {
     /// The signed-in user, with their own e-mail address.
     #[oai(status = 200)]
-    Ok(Json<User>),
+    Ok(JsonBody<User>),
 }
 
 /// `200 Ack`.
@@ -43,7 +43,7 @@ pub enum UserResponse {
 pub enum LogoutResponse {
     /// Logged out; the cookie is cleared.
     #[oai(status = 200)]
-    Ok(Json<Ack>),
+    Ok(JsonBody<Ack>),
 }
 
 #[OpenApi(tag = "Tag::Sessions")]
@@ -59,7 +59,7 @@ impl SessionApi {
                     &self.state.sessions,
                 )
             })?;
-        Ok(UserResponse::Ok(Json(User::for_viewer(
+        Ok(UserResponse::Ok(JsonBody(User::for_viewer(
             user,
             auth.0.user_id,
         ))))
@@ -99,7 +99,7 @@ impl SessionApi {
             issued.expires_at,
         );
         jar.add(state.sessions.cookies.session_cookie(&issued.token));
-        Ok(UserResponse::Ok(Json(User::for_viewer(
+        Ok(UserResponse::Ok(JsonBody(User::for_viewer(
             user,
             issued.user.user_id,
         ))))
@@ -124,7 +124,7 @@ impl SessionApi {
             Err(AuthFailure::Database(e)) => return Err(e.into()),
         }
         jar.add(sessions.cookies.session_cookie_removal());
-        Ok(LogoutResponse::Ok(Json(Ack::new(
+        Ok(LogoutResponse::Ok(JsonBody(Ack::new(
             "Successfully logged out",
         ))))
     }

@@ -1,9 +1,9 @@
 //! `GET /sync`: the caller's durable events after a cursor, for clients catching up over REST
 //! (contract §6.1).
 
-use poem_openapi::{ApiResponse, OpenApi, param::Query, payload::Json};
+use poem_openapi::{ApiResponse, OpenApi, param::Query};
 
-use super::Tag;
+use super::{Tag, json_body::JsonBody};
 use crate::{
     data,
     error::{ApiError, Failure},
@@ -34,7 +34,7 @@ crate::error_set!(
 pub enum SyncResponse {
     /// The events after `since`, oldest first.
     #[oai(status = 200)]
-    Ok(Json<SyncPage>),
+    Ok(JsonBody<SyncPage>),
 }
 
 #[OpenApi(tag = "Tag::Sync")]
@@ -72,7 +72,7 @@ impl SyncApi {
             .collect();
         let delivered = data::delivery::mark_delivered(&self.state.db, &receipts).await?;
         self.state.realtime.deliver(&delivered).await;
-        Ok(SyncResponse::Ok(Json(SyncPage {
+        Ok(SyncResponse::Ok(JsonBody(SyncPage {
             events: events.into_iter().map(|e| e.into_sync()).collect(),
             cursor: cursor.to_wire(),
             has_more,

@@ -3,11 +3,10 @@
 use poem_openapi::{
     ApiResponse, OpenApi,
     param::{Path, Query},
-    payload::Json,
 };
 use uuid::Uuid;
 
-use super::{Tag, page, param};
+use super::{Tag, json_body::JsonBody, page, param};
 use crate::{
     data,
     error::{ApiError, Failure},
@@ -41,7 +40,7 @@ crate::error_set!(
 pub enum ListUsersResponse {
     /// Newest first (`[]` when none).
     #[oai(status = 200)]
-    Ok(Json<Vec<User>>),
+    Ok(JsonBody<Vec<User>>),
 }
 
 /// `200 User`.
@@ -49,7 +48,7 @@ pub enum ListUsersResponse {
 pub enum GetUserResponse {
     /// The user (`email` only when it is the caller).
     #[oai(status = 200)]
-    Ok(Json<User>),
+    Ok(JsonBody<User>),
 }
 
 #[OpenApi(tag = "Tag::Users")]
@@ -77,7 +76,7 @@ impl UserApi {
         )
         .await?;
         let me = auth.0.user_id;
-        Ok(ListUsersResponse::Ok(Json(
+        Ok(ListUsersResponse::Ok(JsonBody(
             users.into_iter().map(|u| User::for_viewer(u, me)).collect(),
         )))
     }
@@ -93,7 +92,7 @@ impl UserApi {
         let user = data::user::find_user(&self.state.db, id.0)
             .await?
             .ok_or(ApiError::UserNotFound)?;
-        Ok(GetUserResponse::Ok(Json(User::for_viewer(
+        Ok(GetUserResponse::Ok(JsonBody(User::for_viewer(
             user,
             auth.0.user_id,
         ))))

@@ -13,7 +13,7 @@ pub use request::{
     MAX_CONTENT_CHARS, MessageContent, MessageContentRequest, client_message_id, cursor,
 };
 
-use super::{Tag, page, param};
+use super::{Tag, json_body::JsonBody, page, param};
 use crate::{
     data::{
         self,
@@ -28,8 +28,9 @@ use crate::{
 };
 
 /// What an edit returns.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, serde::Serialize)]
 #[oai(rename_all = "camelCase", example)]
+#[serde(rename_all = "camelCase")]
 pub struct EditedMessage {
     /// The message.
     pub id: Uuid,
@@ -41,7 +42,7 @@ pub struct EditedMessage {
 }
 
 /// The body of `PATCH /messages/:id`.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, serde::Serialize)]
 #[oai(example)]
 pub struct EditMessageResult {
     /// Always `true`.
@@ -107,7 +108,7 @@ crate::error_set!(
 pub enum ListMessagesResponse {
     /// A page of history (`[]` when empty).
     #[oai(status = 200)]
-    Ok(Json<Vec<Message>>),
+    Ok(JsonBody<Vec<Message>>),
 }
 
 /// `201 Message`, or `200 Message` for a repeated idempotency key.
@@ -115,11 +116,11 @@ pub enum ListMessagesResponse {
 pub enum SendMessageResponse {
     /// Stored and committed; both participants' sockets get `new_message`.
     #[oai(status = 201)]
-    Created(Json<Message>),
+    Created(JsonBody<Message>),
     /// A retry: this `clientMessageId` was sent before; the stored message, nothing new stored
     /// or emitted.
     #[oai(status = 200)]
-    Repeated(Json<Message>),
+    Repeated(JsonBody<Message>),
 }
 
 /// `200` edit result.
@@ -127,7 +128,7 @@ pub enum SendMessageResponse {
 pub enum EditMessageResponse {
     /// Edited (both participants get `message_edited`), or unchanged.
     #[oai(status = 200)]
-    Ok(Json<EditMessageResult>),
+    Ok(JsonBody<EditMessageResult>),
 }
 
 /// `200 Ack`.
@@ -135,7 +136,7 @@ pub enum EditMessageResponse {
 pub enum AckResponse {
     /// Done.
     #[oai(status = 200)]
-    Ok(Json<Ack>),
+    Ok(JsonBody<Ack>),
 }
 
 #[OpenApi(tag = "Tag::Messages")]
@@ -171,7 +172,7 @@ impl MessageApi {
         let page = page::Page::from_query(page.0.map(|p| p.0), limit.0, 50);
         let rows = data::message::list_messages(&self.state.db, id.0, auth.0.user_id, page, cursor)
             .await?;
-        Ok(ListMessagesResponse::Ok(Json(
+        Ok(ListMessagesResponse::Ok(JsonBody(
             rows.into_iter().map(Into::into).collect(),
         )))
     }
@@ -199,13 +200,13 @@ impl MessageApi {
         match outcome {
             SendOutcome::Created(sent) => {
                 self.state.realtime.deliver(&sent.events).await;
-                Ok(SendMessageResponse::Created(Json(Message::from(
+                Ok(SendMessageResponse::Created(JsonBody(Message::from(
                     &sent.message,
                 ))))
             }
-            SendOutcome::Existing(earlier) => {
-                Ok(SendMessageResponse::Repeated(Json(Message::from(&earlier))))
-            }
+            SendOutcome::Existing(earlier) => Ok(SendMessageResponse::Repeated(JsonBody(
+                Message::from(&earlier),
+            ))),
         }
     }
 
@@ -236,7 +237,7 @@ impl MessageApi {
         };
         let edited_at = m.edited_at.map(Timestamp::from);
         self.state.realtime.deliver(&events).await;
-        Ok(EditMessageResponse::Ok(Json(EditMessageResult {
+        Ok(EditMessageResponse::Ok(JsonBody(EditMessageResult {
             success: true,
             message: text.into(),
             data: EditedMessage {
@@ -270,7 +271,7 @@ impl MessageApi {
             DeleteOutcome::AlreadyDeleted => "Message is already deleted",
             DeleteOutcome::Deleted(_) => "Message deleted successfully",
         };
-        Ok(AckResponse::Ok(Json(Ack::new(text))))
+        Ok(AckResponse::Ok(JsonBody(Ack::new(text))))
     }
 
     /// Mark a message read
@@ -297,7 +298,7 @@ impl MessageApi {
             ReadOutcome::AlreadyRead => "Message is already marked as read",
             ReadOutcome::Marked { .. } => "Message marked as read successfully",
         };
-        Ok(AckResponse::Ok(Json(Ack::new(text))))
+        Ok(AckResponse::Ok(JsonBody(Ack::new(text))))
     }
 
     /// Mark a message delivered
@@ -326,7 +327,7 @@ impl MessageApi {
         } else {
             "Message marked as delivered successfully"
         };
-        Ok(AckResponse::Ok(Json(Ack::new(text))))
+        Ok(AckResponse::Ok(JsonBody(Ack::new(text))))
     }
 
     /// Get a message's edit history
@@ -348,7 +349,7 @@ impl MessageApi {
         let versions = data::edit::message_history(&self.state.db, id.0, auth.0.user_id)
             .await
             .map_err(not_found_as_message)?;
-        Ok(HistoryResponse::Ok(Json(
+        Ok(HistoryResponse::Ok(JsonBody(
             versions
                 .into_iter()
                 .map(|v| MessageVersion {
@@ -365,7 +366,7 @@ impl MessageApi {
 pub enum HistoryResponse {
     /// Every version, the original first; the last one is the current content.
     #[oai(status = 200)]
-    Ok(Json<Vec<MessageVersion>>),
+    Ok(JsonBody<Vec<MessageVersion>>),
 }
 
 /// On message routes every refusal about the conversation is `MESSAGE_NOT_FOUND` (no leak).
