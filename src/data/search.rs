@@ -1,6 +1,7 @@
 //! Full-text message search over the caller's conversations (contract §3).
 
 use entity::message::{self, Status};
+use sea_orm::prelude::DateTimeUtc;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter, Statement,
 };
@@ -11,8 +12,9 @@ use super::{DataError, conversation::get_conversation_for};
 /// Newest messages of the caller that the first phase of a search checks.
 const SEARCH_WINDOW: i64 = 500;
 
-/// The widest second look of the first phase (see [`search_messages`]).
-const SEARCH_WINDOW_WIDER: i64 = 1_500;
+/// How far back the second phase may reach, in multiples of the time the first phase's window
+/// spans (see [`search_messages`]).
+const SEARCH_SPAN_FACTOR_MAX: i32 = 64;
 
 /// Conversations above which the first phase is skipped (its cost grows with their number).
 const SEARCH_WINDOW_MAX_CONVERSATIONS: i64 = 50;
@@ -21,17 +23,23 @@ const SEARCH_WINDOW_MAX_CONVERSATIONS: i64 = 50;
 /// messages left out.
 ///
 /// Sorting full-text matches by time means reading every match, which is slow for common words
-/// (a word in 4 % of 1,000,000 messages is 40,000 rows). So the search runs in two phases:
+/// (a word in 1.2 % of 1,000,000 messages is 12,000 rows, each on its own heap page: 40-60 ms). So
+/// the search narrows by time first, and proves each answer exact before using it:
 /// 1. The caller's newest [`SEARCH_WINDOW`] messages (merged from each conversation's index) are
-///    checked. If `limit` of them match, nothing older can rank higher: the answer is exact. If at
-///    least half of `limit` matched, a window sized from that density (at most
-///    [`SEARCH_WINDOW_WIDER`]) is checked once more: for a word in 4 % of 1 M messages that took
-///    32 ms where collecting its 38,000 matches from the index took 190 ms. Wider windows were
-///    measured and dropped: 2,000 to 10,000 newest messages of ten conversations cost 130 to 640 ms.
-/// 2. Otherwise (rare words, many conversations) the matches come from the GIN index, collected
+///    checked. If `limit` of them match, nothing older can rank higher: the answer is exact.
+/// 2. If some matched, the density seen there sizes a second window, twice as long as `limit`
+///    matches should need (at most [`SEARCH_SPAN_FACTOR_MAX`] times the first window's time
+///    span). Its matches come from a bitmap AND of the full-text index and the time range of the
+///    caller's conversations, so only those candidates are read from the heap: 6-8 ms for that
+///    word. `limit` matches there are exact too: every message of the range was considered, and
+///    all older ones are older than each of them.
+/// 3. Otherwise (rare words, many conversations) the matches come from the GIN index, collected
 ///    first (a materialised CTE) and then narrowed to the caller's conversations. Left to itself
 ///    the planner intersects the full-text bitmap with the per-conversation index, which reads
 ///    every message of the caller's conversations (1.8 s for one common word over 1 M messages).
+///
+/// Measured and dropped: wider windows of the first kind (2,000 to 10,000 newest messages of ten
+/// conversations, checked row by row) cost 130 to 640 ms.
 pub async fn search_messages<C: ConnectionTrait>(
     db: &C,
     caller: Uuid,
@@ -44,20 +52,22 @@ pub async fn search_messages<C: ConnectionTrait>(
     }
     let limit = i64::try_from(limit).unwrap_or(100);
     let query = SearchTerms::parse(query);
-    let first = search_recent(db, caller, &query, conversation_id, limit, SEARCH_WINDOW).await?;
-    let recent = match first {
-        // Dense enough that a window at most three times wider should hold `limit` matches.
-        Recent::Partial(found) if found > 0 && found * 2 >= limit => {
-            let window = (SEARCH_WINDOW * limit * 2 / found).min(SEARCH_WINDOW_WIDER);
-            search_recent(db, caller, &query, conversation_id, limit, window).await?
-        }
-        other => other,
-    };
+    let recent = search_recent(db, caller, &query, conversation_id, limit).await?;
     let ids = match recent {
         Recent::Exact(ids) => ids,
-        Recent::Partial(_) | Recent::Skipped => {
-            search_full_index(db, caller, &query, conversation_id, limit).await?
+        Recent::Partial(window) => {
+            let narrowed = match window.reach_back(limit) {
+                Some(since) => {
+                    search_since(db, caller, &query, conversation_id, limit, since).await?
+                }
+                None => None,
+            };
+            match narrowed {
+                Some(ids) => ids,
+                None => search_full_index(db, caller, &query, conversation_id, limit).await?,
+            }
         }
+        Recent::Skipped => search_full_index(db, caller, &query, conversation_id, limit).await?,
     };
     let mut rows = message::Entity::find()
         .filter(message::Column::Id.is_in(ids))
@@ -120,33 +130,56 @@ fn is_unspaced_script(c: char) -> bool {
 enum Recent {
     /// The newest `limit` matches, proven exact.
     Exact(Vec<Uuid>),
-    /// Fewer than `limit` matched (this many) and older messages exist.
-    Partial(i64),
+    /// Fewer than `limit` matched and older messages exist.
+    Partial(Window),
     /// Not tried: too many conversations.
     Skipped,
 }
 
-// Both phases build the tsquery in a scalar subquery: evaluated once per statement. Written
+/// The first phase's window: how many of its messages matched, and the time it spans.
+struct Window {
+    matched: i64,
+    newest: DateTimeUtc,
+    oldest: DateTimeUtc,
+}
+
+impl Window {
+    /// The start of a time range expected to hold `2 * limit` matches at the density seen, at
+    /// most [`SEARCH_SPAN_FACTOR_MAX`] spans back; `None` (no bound worth trying) when nothing
+    /// matched.
+    fn reach_back(&self, limit: i64) -> Option<DateTimeUtc> {
+        if self.matched <= 0 {
+            return None;
+        }
+        let factor = (2 * limit / self.matched + 1).min(i64::from(SEARCH_SPAN_FACTOR_MAX));
+        let span = (self.newest - self.oldest).max(chrono::TimeDelta::milliseconds(1));
+        let back = span.checked_mul(i32::try_from(factor).unwrap_or(SEARCH_SPAN_FACTOR_MAX))?;
+        self.newest.checked_sub_signed(back)
+    }
+}
+
+// Every phase builds the tsquery in a scalar subquery: evaluated once per statement. Written
 // inline, a prepared statement's generic plan (PostgreSQL's choice after five executions) calls
 // the PL/pgSQL `confab_search_query` once per row it checks.
 
-/// Phase 1: checks the caller's newest `window` messages; the ids of the newest `limit` matches
-/// if that proves them exact (`limit` matches among them, or no older messages at all).
+/// Phase 1: checks the caller's newest [`SEARCH_WINDOW`] messages; the ids of the newest `limit`
+/// matches if that proves them exact (`limit` matches among them, or no older messages at all).
 async fn search_recent<C: ConnectionTrait>(
     db: &C,
     caller: Uuid,
     query: &SearchTerms,
     conversation_id: Option<Uuid>,
     limit: i64,
-    window: i64,
 ) -> Result<Recent, DataError> {
     #[derive(FromQueryResult)]
-    struct Window {
+    struct Checked {
         conversations: i64,
         scanned: i64,
         ids: Option<Vec<Uuid>>,
+        newest: Option<DateTimeUtc>,
+        oldest: Option<DateTimeUtc>,
     }
-    let recent = Window::find_by_statement(Statement::from_sql_and_values(
+    let recent = Checked::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
         r#"WITH convs AS (
                SELECT id FROM conversations WHERE p1_id = $1 AND ($3::uuid IS NULL OR id = $3)
@@ -173,12 +206,14 @@ async fn search_recent<C: ConnectionTrait>(
            )
            SELECT (SELECT n FROM counted) AS conversations,
                   (SELECT count(*) FROM newest) AS scanned,
-                  (SELECT array_agg(id) FROM hits) AS ids"#,
+                  (SELECT array_agg(id) FROM hits) AS ids,
+                  (SELECT max(created_at) FROM newest) AS newest,
+                  (SELECT min(created_at) FROM newest) AS oldest"#,
         [
             caller.into(),
             query.words.clone().into(),
             conversation_id.into(),
-            window.into(),
+            SEARCH_WINDOW.into(),
             limit.into(),
             SEARCH_WINDOW_MAX_CONVERSATIONS.into(),
             Status::Deleted.into(),
@@ -195,14 +230,65 @@ async fn search_recent<C: ConnectionTrait>(
     }
     let ids = recent.ids.unwrap_or_default();
     // Exact when enough matched, or when the window held every message there is.
-    Ok(if ids.len() as i64 == limit || recent.scanned < window {
-        Recent::Exact(ids)
-    } else {
-        Recent::Partial(ids.len() as i64)
+    if ids.len() as i64 == limit || recent.scanned < SEARCH_WINDOW {
+        return Ok(Recent::Exact(ids));
+    }
+    Ok(match (recent.newest, recent.oldest) {
+        (Some(newest), Some(oldest)) => Recent::Partial(Window {
+            matched: ids.len() as i64,
+            newest,
+            oldest,
+        }),
+        // A full window has both bounds; nothing to size a second look by otherwise.
+        _ => Recent::Skipped,
     })
 }
 
-/// Phase 2: the ids of the newest `limit` matches from the full-text index.
+/// Phase 2: the ids of the newest `limit` matches sent at or after `since` in the caller's
+/// conversations, if there are `limit` of them (then they are exact); `None` otherwise.
+///
+/// The plan is a bitmap AND of the full-text index and the `(conversation_id, created_at)` range
+/// of `messages_conversation_created_idx`, so only messages that are both recent enough and
+/// matching are read from the heap.
+async fn search_since<C: ConnectionTrait>(
+    db: &C,
+    caller: Uuid,
+    query: &SearchTerms,
+    conversation_id: Option<Uuid>,
+    limit: i64,
+    since: DateTimeUtc,
+) -> Result<Option<Vec<Uuid>>, DataError> {
+    #[derive(FromQueryResult)]
+    struct Hit {
+        id: Uuid,
+    }
+    let hits = Hit::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        r#"SELECT id FROM messages
+           WHERE conversation_id = ANY(ARRAY(
+                     SELECT id FROM conversations
+                     WHERE (p1_id = $1 OR p2_id = $1) AND ($3::uuid IS NULL OR id = $3)))
+             AND created_at >= $4
+             AND search_vector @@ (SELECT confab_search_query($2, $6))
+             AND status <> $5
+           ORDER BY created_at DESC, id DESC
+           LIMIT $7"#,
+        [
+            caller.into(),
+            query.words.clone().into(),
+            conversation_id.into(),
+            since.into(),
+            Status::Deleted.into(),
+            query.phrases.clone().into(),
+            limit.into(),
+        ],
+    ))
+    .all(db)
+    .await?;
+    Ok((hits.len() as i64 == limit).then(|| hits.into_iter().map(|h| h.id).collect()))
+}
+
+/// Phase 3: the ids of the newest `limit` matches from the full-text index.
 async fn search_full_index<C: ConnectionTrait>(
     db: &C,
     caller: Uuid,

@@ -33,6 +33,7 @@ mod refresh;
 mod replay_backlog;
 mod search;
 mod search_index;
+mod search_phases;
 mod session_watch;
 mod slow_clients;
 mod socket;
