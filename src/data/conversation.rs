@@ -2,7 +2,9 @@
 //! goes through.
 
 use entity::{conversation, message};
-use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, Statement, Value};
+use sea_orm::{
+    ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryResult, Statement, Value,
+};
 use uuid::Uuid;
 
 use super::{DataError, Page};
@@ -70,16 +72,41 @@ pub async fn list_peer_ids<C: ConnectionTrait>(db: &C, user: Uuid) -> Result<Vec
 
 /// A conversation as one participant sees it (contract §1.2): the row, its newest message that is
 /// not deleted, and how many of the other participant's messages the viewer has not read.
-#[derive(Debug, Clone, FromQueryResult)]
+#[derive(Debug, Clone)]
 pub struct ConversationSummary {
     /// The row.
-    #[sea_orm(nested)]
     pub conversation: conversation::Model,
     /// The newest message that is not deleted, if any.
-    #[sea_orm(nested(prefix = "last_"))]
     pub last_message: Option<message::Model>,
     /// The other participant's messages that are `sent` or `delivered`.
     pub unread_count: i64,
+}
+
+/// Reads a row of [`SUMMARY_SQL`] by its column names. Written out rather than derived: the
+/// derive's `nested(prefix = "last_")` formats a new `String` for every prefixed column of every
+/// row, which with the derive's other per-column work was a quarter of the server's CPU for a list
+/// of 100 conversations (perf, BENCHMARKS.md, milestone 2 fourth session).
+impl FromQueryResult for ConversationSummary {
+    fn from_query_result(row: &QueryResult, _prefix: &str) -> Result<Self, DbErr> {
+        let last_message = match row.try_get::<Option<Uuid>>("", "last_id")? {
+            None => None,
+            Some(id) => Some(message::Model {
+                id,
+                conversation_id: row.try_get("", "last_conversation_id")?,
+                sender_id: row.try_get("", "last_sender_id")?,
+                content: row.try_get("", "last_content")?,
+                status: row.try_get("", "last_status")?,
+                created_at: row.try_get("", "last_created_at")?,
+                edited_at: row.try_get("", "last_edited_at")?,
+                client_message_id: row.try_get("", "last_client_message_id")?,
+            }),
+        };
+        Ok(Self {
+            conversation: conversation::Model::from_query_result(row, "")?,
+            last_message,
+            unread_count: row.try_get("", "unread_count")?,
+        })
+    }
 }
 
 impl ConversationSummary {
