@@ -25,7 +25,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::DataError;
-use crate::wire::{Cursor, ServerEvent, dto::SyncEvent};
+use crate::wire::{Cursor, ServerEvent, StoredArgs, dto::SyncEvent};
 
 /// A durable event as stored for one recipient (serialized as is between instances).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -36,8 +36,8 @@ pub struct StoredEvent {
     pub seq: u64,
     /// The event name.
     pub name: String,
-    /// The arguments as sent over Socket.IO (without the trailing cursor).
-    pub args: Vec<Value>,
+    /// The arguments as sent over Socket.IO (without the trailing cursor), as stored.
+    pub args: StoredArgs,
 }
 
 impl StoredEvent {
@@ -52,10 +52,8 @@ impl StoredEvent {
         if self.name != ServerEvent::NEW_MESSAGE {
             return None;
         }
-        let message = self.args.first()?;
-        let sender: Uuid = message.get("sender")?.as_str()?.parse().ok()?;
-        let id: Uuid = message.get("id")?.as_str()?.parse().ok()?;
-        (sender != self.user_id).then_some(id)
+        let message = self.args.first_message_ids()?;
+        (message.sender != self.user_id).then_some(message.id)
     }
 
     /// The sender and conversation of a `new_message` event stored for its sender (one of the
@@ -64,10 +62,8 @@ impl StoredEvent {
         if self.name != ServerEvent::NEW_MESSAGE {
             return None;
         }
-        let message = self.args.first()?;
-        let sender: Uuid = message.get("sender")?.as_str()?.parse().ok()?;
-        let conversation: Uuid = message.get("conversation")?.as_str()?.parse().ok()?;
-        (sender == self.user_id).then_some((sender, conversation))
+        let message = self.args.first_message_ids()?;
+        (message.sender == self.user_id).then_some((message.sender, message.conversation))
     }
 
     /// The `/sync` shape.
@@ -139,6 +135,7 @@ pub async fn append<C: ConnectionTrait>(
         seq: i64,
         ord: i64,
     }
+    let stored_args = args.clone();
     let numbered = Numbered::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
         sql,
@@ -149,17 +146,14 @@ pub async fn append<C: ConnectionTrait>(
     let mut stored = Vec::with_capacity(events.len());
     for row in numbered {
         let index = usize::try_from(row.ord - 1).unwrap_or(usize::MAX);
-        let Some((user, event)) = events.get(index) else {
+        let (Some((user, event)), Some(json)) = (events.get(index), stored_args.get(index)) else {
             continue;
         };
         stored.push(StoredEvent {
             user_id: *user,
             seq: u64::try_from(row.seq).unwrap_or_default(),
             name: event.name().to_owned(),
-            args: serde_json::to_value(event.args())
-                .ok()
-                .and_then(|v| v.as_array().cloned())
-                .unwrap_or_default(),
+            args: StoredArgs::from_json(json.clone()).unwrap_or_else(StoredArgs::empty),
         });
     }
     Ok(stored)
@@ -252,17 +246,12 @@ pub async fn list_after<C: ConnectionTrait>(
     Ok(rows
         .into_iter()
         .map(|row| {
-            let mut args = match serde_json::from_str(&row.args) {
-                Ok(Value::Array(args)) => args,
-                Ok(other) => vec![other],
-                Err(_) => vec![],
+            let args = if row.message_gone {
+                blank_content(StoredArgs::from_json(row.args).unwrap_or_else(StoredArgs::empty))
+            } else {
+                // Stored by this server as a JSON array; anything else is sent as no arguments.
+                StoredArgs::from_json(row.args).unwrap_or_else(StoredArgs::empty)
             };
-            if row.message_gone
-                && let Some(Value::Object(payload)) = args.first_mut()
-                && payload.contains_key("content")
-            {
-                payload.insert("content".into(), Value::String(String::new()));
-            }
             StoredEvent {
                 user_id: user,
                 seq: u64::try_from(row.seq).unwrap_or_default(),
@@ -271,6 +260,19 @@ pub async fn list_after<C: ConnectionTrait>(
             }
         })
         .collect())
+}
+
+/// The arguments with the content of the message payload in the first one blanked: a message
+/// deleted since the event was stored is never shown again (contract §6.1).
+fn blank_content(args: StoredArgs) -> StoredArgs {
+    let mut values = args.to_values();
+    match values.first_mut() {
+        Some(Value::Object(payload)) if payload.contains_key("content") => {
+            payload.insert("content".into(), Value::String(String::new()));
+            StoredArgs::of(&values)
+        }
+        _ => args,
+    }
 }
 
 /// Rows deleted per statement while pruning: small enough that no statement holds locks or writes

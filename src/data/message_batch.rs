@@ -13,7 +13,7 @@ use super::{
     message::MessageInConversation,
     message_writer::{SendRequest, SentMessage},
 };
-use crate::wire::{Message, MessageStatus, ServerEvent};
+use crate::wire::{Message, MessageStatus, ServerEvent, StoredArgs};
 
 /// A row of [`BATCH_SQL`]: one stored event (two per message, one per participant) with its
 /// message. Rows come straight from the numbering step: joining them back to the messages in SQL
@@ -42,7 +42,7 @@ fn into_sent(rows: Vec<BatchRow>) -> Vec<SentMessage> {
             user_id: row.user_id,
             seq: u64::try_from(row.seq).unwrap_or_default(),
             name: ServerEvent::NEW_MESSAGE.to_owned(),
-            args: serde_json::from_str(&row.event_args).unwrap_or_default(),
+            args: StoredArgs::from_json(row.event_args).unwrap_or_else(StoredArgs::empty),
         };
         if let Some(&i) = index.get(&row.id) {
             sent[i].events.push(event);

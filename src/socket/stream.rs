@@ -15,7 +15,6 @@
 
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
-use serde::{Serialize, Serializer, ser::SerializeTuple};
 use serde_json::Value;
 use socketioxide::{SendError, SocketError};
 use tokio::sync::Mutex;
@@ -57,23 +56,6 @@ struct Position {
     gap_since: Option<tokio::time::Instant>,
     /// Whether a task is waiting to fill the gap (one at a time).
     timer_armed: bool,
-}
-
-/// A live or replayed event's arguments followed by `{cursor}`, sent as positional arguments.
-struct WithCursor<'a> {
-    args: &'a [Value],
-    cursor: CursorArg,
-}
-
-impl Serialize for WithCursor<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut tuple = serializer.serialize_tuple(self.args.len() + 1)?;
-        for arg in self.args {
-            tuple.serialize_element(arg)?;
-        }
-        tuple.serialize_element(&self.cursor)?;
-        tuple.end()
-    }
 }
 
 /// How a durable event waits for room in a socket's outgoing buffer (socketioxide's
@@ -120,12 +102,11 @@ async fn emit(socket: &SocketRef, rt: &Realtime, event: &StoredEvent, when_full:
 }
 
 fn try_emit(socket: &SocketRef, rt: &Realtime, event: &StoredEvent) -> Result<(), SendError> {
-    let args = WithCursor {
-        args: &event.args,
-        cursor: CursorArg {
-            cursor: event.cursor().to_wire(),
-        },
+    // The stored arguments followed by `{cursor}`, sent as positional arguments.
+    let cursor = CursorArg {
+        cursor: event.cursor().to_wire(),
     };
+    let args = event.args.followed_by(&cursor);
     let Some(message) = event.acknowledgeable_message() else {
         return socket.emit(event.name.as_str(), &args);
     };

@@ -257,7 +257,7 @@ pub struct SyncEvent {
     /// The event name, e.g. `new_message`.
     pub event: String,
     /// Its arguments as sent over Socket.IO, without the trailing cursor object.
-    pub args: Vec<Value>,
+    pub args: super::StoredArgs,
 }
 
 /// `GET /sync`'s answer: `{events, cursor, hasMore}`.

@@ -90,7 +90,9 @@ impl Example for SyncEvent {
         SyncEvent {
             cursor: "42-9b0c1d2e".into(),
             event: "new_message".into(),
-            args: vec![serde_json::to_value(Message::example()).unwrap_or(json!({}))],
+            args: super::StoredArgs::of(&[
+                serde_json::to_value(Message::example()).unwrap_or(json!({}))
+            ]),
         }
     }
 }

@@ -11,8 +11,10 @@ pub mod error_code;
 pub mod event;
 pub mod event_kind;
 pub mod example;
+pub mod stored_args;
 
 pub use cursor::Cursor;
 pub use dto::{Ack, Conversation, Message, MessageStatus, MessageVersion, Timestamp, User};
 pub use error_code::ErrorCode;
 pub use event::{ClientEvent, PresenceStatus, ServerEvent};
+pub use stored_args::StoredArgs;
