@@ -76,7 +76,10 @@ pub(crate) async fn run(ctx: &Context0, setup: &Setup, options: &Options) -> any
                     .send()
                     .await
                 {
-                    Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                    Ok(r) => {
+                        let success = r.status().is_success();
+                        r.bytes().await.is_ok() && success
+                    }
                     Err(_) => false,
                 };
                 latency.lock().await.push(at.elapsed());

@@ -85,7 +85,7 @@ pub struct ConversationSummary {
 /// Reads a row of [`SUMMARY_SQL`] by its column names. Written out rather than derived: the
 /// derive's `nested(prefix = "last_")` formats a new `String` for every prefixed column of every
 /// row, which with the derive's other per-column work was a quarter of the server's CPU for a list
-/// of 100 conversations (perf, BENCHMARKS.md, milestone 2 fourth session).
+/// of 100 conversations (perf, BENCHMARKS.md, milestone 2, fourth session).
 impl FromQueryResult for ConversationSummary {
     fn from_query_result(row: &QueryResult, _prefix: &str) -> Result<Self, DbErr> {
         let last_message = match row.try_get::<Option<Uuid>>("", "last_id")? {

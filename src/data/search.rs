@@ -33,7 +33,10 @@ const SEARCH_WINDOW_MAX_CONVERSATIONS: i64 = 50;
 ///    caller's conversations, so only those candidates are read from the heap: 6-8 ms for that
 ///    word. `limit` matches there are exact too: every message of the range was considered, and
 ///    all older ones are older than each of them.
-/// 3. Otherwise (rare words, many conversations) the matches come from the GIN index, collected
+///    Its cost is bounded by the matches in the range: when they are many, `limit` of them are
+///    found and the answer is exact; when few, the range was cheap to read.
+/// 3. Otherwise (nothing matched in the first window, the range came up short, or the caller has
+///    too many conversations for the first phase) the matches come from the GIN index, collected
 ///    first (a materialised CTE) and then narrowed to the caller's conversations. Left to itself
 ///    the planner intersects the full-text bitmap with the per-conversation index, which reads
 ///    every message of the caller's conversations (1.8 s for one common word over 1 M messages).
@@ -132,7 +135,7 @@ enum Recent {
     Exact(Vec<Uuid>),
     /// Fewer than `limit` matched and older messages exist.
     Partial(Window),
-    /// Not tried: too many conversations.
+    /// Not tried (too many conversations), or nothing to size a second look by.
     Skipped,
 }
 
@@ -143,18 +146,24 @@ struct Window {
     oldest: DateTimeUtc,
 }
 
+/// The earliest time the second phase reaches back to: older bounds are left to the third phase
+/// (a clock or import glitch could otherwise ask PostgreSQL for a time before its range).
+const SEARCH_SINCE_FLOOR: DateTimeUtc = DateTimeUtc::UNIX_EPOCH;
+
 impl Window {
     /// The start of a time range expected to hold `2 * limit` matches at the density seen, at
     /// most [`SEARCH_SPAN_FACTOR_MAX`] spans back; `None` (no bound worth trying) when nothing
-    /// matched.
+    /// matched or the bound falls before [`SEARCH_SINCE_FLOOR`].
     fn reach_back(&self, limit: i64) -> Option<DateTimeUtc> {
         if self.matched <= 0 {
             return None;
         }
-        let factor = (2 * limit / self.matched + 1).min(i64::from(SEARCH_SPAN_FACTOR_MAX));
+        let wanted = limit.saturating_mul(2) / self.matched + 1;
+        let factor = i32::try_from(wanted.min(i64::from(SEARCH_SPAN_FACTOR_MAX)))
+            .unwrap_or(SEARCH_SPAN_FACTOR_MAX);
         let span = (self.newest - self.oldest).max(chrono::TimeDelta::milliseconds(1));
-        let back = span.checked_mul(i32::try_from(factor).unwrap_or(SEARCH_SPAN_FACTOR_MAX))?;
-        self.newest.checked_sub_signed(back)
+        let since = self.newest.checked_sub_signed(span.checked_mul(factor)?)?;
+        (since >= SEARCH_SINCE_FLOOR).then_some(since)
     }
 }
 

@@ -4,7 +4,7 @@
 //! poem-openapi's own `Json<T>` renders a response through `ToJSON` into a `serde_json::Value`
 //! tree and then serializes the tree, so every field is allocated, written and freed twice. For
 //! `GET /conversations?limit=100` that was a fifth of the server's CPU (perf, BENCHMARKS.md,
-//! milestone 2 fourth session). The wire types derive both poem-openapi's `Object`, which gives
+//! milestone 2, fourth session). The wire types derive both poem-openapi's `Object`, which gives
 //! the schema in the OpenAPI document, and serde's `Serialize`, which writes the bytes; the tests
 //! in `wire` and below hold the two renderings equal, so the document still describes exactly what
 //! is sent.
@@ -45,7 +45,9 @@ impl<T: Type + Serialize + Send> IntoResponse for JsonBody<T> {
                 .content_type(<Self as Payload>::CONTENT_TYPE)
                 .body(body),
             // Unreachable for the wire types (no maps with non-string keys, no failing
-            // `Serialize` impls); answered as the contract's internal error, never a panic.
+            // `Serialize` impls), and no panic if it ever happened: the body is the contract's
+            // internal error, but the `ApiResponse` derive then sets its variant's status, so it
+            // would go out as that status. Logged for that reason.
             Err(e) => {
                 let error = crate::error::ApiError::Internal(e.into());
                 tracing::error!(error = %error, "a response body could not be serialized");

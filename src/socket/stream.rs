@@ -106,7 +106,10 @@ fn try_emit(socket: &SocketRef, rt: &Realtime, event: &StoredEvent) -> Result<()
     let cursor = CursorArg {
         cursor: event.cursor().to_wire(),
     };
-    let args = event.args.followed_by(&cursor);
+    let args = event
+        .args
+        .followed_by(&cursor)
+        .map_err(|e| SendError::Serialize(socketioxide::ParserError::new(e)))?;
     let Some(message) = event.acknowledgeable_message() else {
         return socket.emit(event.name.as_str(), &args);
     };

@@ -3,7 +3,7 @@
 //! A stored event goes from the database to a socket or a `/sync` answer unchanged, so its
 //! arguments stay text on the way: parsing them into a `serde_json::Value` tree only to write the
 //! tree out again was a fifth of the server's CPU for `/sync` pages (perf, BENCHMARKS.md,
-//! milestone 2 fourth session). serde_json's `RawValue` writes the text as is.
+//! milestone 2, fourth session). serde_json's `RawValue` writes the text as is.
 
 use std::borrow::Cow;
 
@@ -57,16 +57,23 @@ impl StoredArgs {
     }
 
     /// The ids a message payload in the first argument carries (`id`, `sender`, `conversation`),
-    /// read without parsing the rest.
+    /// read without building values for the rest.
     pub fn first_message_ids(&self) -> Option<MessageIds> {
         let first = *self.each().ok()?.first()?;
         serde_json::from_str(first.get()).ok()
     }
 
-    /// The arguments serialized with `last` appended as one more argument (the `{cursor}` of
-    /// contract §6.1), for Socket.IO's positional arguments.
-    pub fn followed_by<'a, T: Serialize>(&'a self, last: &'a T) -> FollowedBy<'a, T> {
-        FollowedBy { args: self, last }
+    /// The arguments with `last` appended as one more argument (the `{cursor}` of contract §6.1),
+    /// for Socket.IO's positional arguments. The text is split once here: socketioxide serializes
+    /// emitted data twice (once to see whether it is a tuple).
+    pub fn followed_by<'a, T: Serialize>(
+        &'a self,
+        last: &'a T,
+    ) -> Result<FollowedBy<'a, T>, serde_json::Error> {
+        Ok(FollowedBy {
+            args: self.each()?,
+            last,
+        })
     }
 }
 
@@ -83,15 +90,14 @@ pub struct MessageIds {
 
 /// [`StoredArgs::followed_by`].
 pub struct FollowedBy<'a, T> {
-    args: &'a StoredArgs,
+    args: Vec<&'a RawValue>,
     last: &'a T,
 }
 
 impl<T: Serialize> Serialize for FollowedBy<'_, T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let args = self.args.each().map_err(serde::ser::Error::custom)?;
-        let mut tuple = serializer.serialize_tuple(args.len() + 1)?;
-        for arg in args {
+        let mut tuple = serializer.serialize_tuple(self.args.len() + 1)?;
+        for arg in &self.args {
             tuple.serialize_element(arg)?;
         }
         tuple.serialize_element(self.last)?;
@@ -99,6 +105,8 @@ impl<T: Serialize> Serialize for FollowedBy<'_, T> {
     }
 }
 
+/// Compares the text: the same event read back from the Redis bus has its keys in another order
+/// and compares unequal; nothing compares events across instances.
 impl PartialEq for StoredArgs {
     fn eq(&self, other: &Self) -> bool {
         self.0.get() == other.0.get()
@@ -174,7 +182,7 @@ mod tests {
     fn the_text_is_written_as_stored_and_the_cursor_follows_the_arguments() {
         let args = StoredArgs::from_json(r#"[{"b":1,"a":"x"}, 2]"#.into()).unwrap();
         assert_eq!(
-            serde_json::to_string(&args.followed_by(&json!({"cursor": "c"}))).unwrap(),
+            serde_json::to_string(&args.followed_by(&json!({"cursor": "c"})).unwrap()).unwrap(),
             r#"[{"b":1,"a":"x"},2,{"cursor":"c"}]"#
         );
         assert_eq!(

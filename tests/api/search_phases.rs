@@ -55,7 +55,10 @@ async fn search(app: &TestApp, caller: &TestUser, query: &str, limit: u32) -> Ve
         .json(
             caller,
             Method::GET,
-            &format!("/search/messages?query={query}&limit={limit}"),
+            &format!(
+                "/search/messages?query={}&limit={limit}",
+                urlencoding::encode(query)
+            ),
             None,
         )
         .await;
@@ -73,15 +76,17 @@ async fn a_word_of_medium_density_is_answered_exactly_from_a_time_range() {
     let app = TestApp::spawn().await;
     let (alice, bob) = (app.user("alice").await, app.user("bob").await);
     let c = app.conversation(&alice, &bob).await;
-    // 1,000 messages a second apart, "plum" in every hundredth: five in the newest 500, fewer
-    // than the eight asked for, and ten in all, within the range those five size.
-    let plums: Vec<(i64, &str)> = (0..10).map(|k| (k * 100 + 50, "plum")).collect();
+    // 1,000 messages a second apart, "plum 東京" in every hundredth: five in the newest 500,
+    // fewer than the eight asked for, and ten in all, within the range those five size.
+    let plums: Vec<(i64, &str)> = (0..10).map(|k| (k * 100 + 50, "plum 東京")).collect();
     write(&app, &c, &bob, (0, 999), 0, &plums).await;
     let want: Vec<String> = (2..10)
         .rev()
-        .map(|k| format!("plum {}", k * 100 + 50))
+        .map(|k| format!("plum 東京 {}", k * 100 + 50))
         .collect();
     assert_eq!(search(&app, &alice, "plum", 8).await, want);
+    // A phrase in a script without spaces goes the same way.
+    assert_eq!(search(&app, &alice, "東京", 8).await, want);
 }
 
 #[tokio::test]
