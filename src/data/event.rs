@@ -20,6 +20,8 @@
 //! - **Retention**: [`prune`] deletes events older than `SYNC_RETENTION` in small batches, so it
 //!   never holds locks or WAL for long; a cursor whose next event was pruned is expired.
 
+use std::collections::HashSet;
+
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, FromQueryResult, Statement};
 use serde_json::Value;
 use uuid::Uuid;
@@ -219,17 +221,31 @@ pub async fn list_after<C: ConnectionTrait>(
     after: u64,
     limit: u64,
 ) -> Result<Vec<StoredEvent>, DataError> {
+    let read = read_after(db, user, after, limit).await?;
+    Ok(read.into_iter().map(|(event, _)| event).collect())
+}
+
+/// [`list_after`], each event with the id of its message if that message was still `sent`.
+async fn read_after<C: ConnectionTrait>(
+    db: &C,
+    user: Uuid,
+    after: u64,
+    limit: u64,
+) -> Result<Vec<(StoredEvent, Option<Uuid>)>, DataError> {
+    use entity::message::Status;
     #[derive(FromQueryResult)]
     struct Row {
         seq: i64,
         name: String,
         args: String,
         message_gone: bool,
+        still_sent: Option<Uuid>,
     }
     let rows = Row::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
         r#"SELECT e.seq, e.name, e.args,
-                  (e.message_id IS NOT NULL AND (m.id IS NULL OR m.status = $4)) AS message_gone
+                  (e.message_id IS NOT NULL AND (m.id IS NULL OR m.status = $4)) AS message_gone,
+                  CASE WHEN m.status = $5 THEN m.id END AS still_sent
            FROM events e LEFT JOIN messages m ON m.id = e.message_id
            WHERE e.user_id = $1 AND e.seq > $2
            ORDER BY e.seq
@@ -238,7 +254,8 @@ pub async fn list_after<C: ConnectionTrait>(
             user.into(),
             i64::try_from(after).unwrap_or(i64::MAX).into(),
             i64::try_from(limit).unwrap_or(i64::MAX).into(),
-            entity::message::Status::Deleted.into(),
+            Status::Deleted.into(),
+            Status::Sent.into(),
         ],
     ))
     .all(db)
@@ -252,12 +269,13 @@ pub async fn list_after<C: ConnectionTrait>(
                 // Stored by this server as a JSON array; anything else is sent as no arguments.
                 StoredArgs::from_json(row.args).unwrap_or_else(StoredArgs::empty)
             };
-            StoredEvent {
+            let event = StoredEvent {
                 user_id: user,
                 seq: u64::try_from(row.seq).unwrap_or_default(),
                 name: row.name,
                 args,
-            }
+            };
+            (event, row.still_sent)
         })
         .collect())
 }
@@ -305,24 +323,50 @@ pub async fn prune<C: ConnectionTrait>(
     }
 }
 
+/// A `/sync` page read by [`sync_page`].
+#[derive(Debug)]
+pub struct SyncRead {
+    /// The events, oldest first.
+    pub events: Vec<StoredEvent>,
+    /// The cursor to continue from.
+    pub cursor: Cursor,
+    /// Whether more events wait after `cursor`.
+    pub has_more: bool,
+    /// The messages of `events` that were still `sent` when the page was read. Statuses only move
+    /// forward, so these are the only ones a delivery marking could change: a page without any
+    /// needs no marking at all (contract §6.3).
+    pub still_sent: HashSet<Uuid>,
+}
+
 /// A `/sync` page: up to `limit` of `user`'s events after `since` (or, without `since`, none and
-/// the newest cursor, a fresh client's starting point). Returns the events, the cursor to continue
-/// from, and whether more wait.
+/// the newest cursor, a fresh client's starting point).
 pub async fn sync_page<C: ConnectionTrait>(
     db: &C,
     user: Uuid,
     since: Option<Cursor>,
     limit: u64,
-) -> Result<(Vec<StoredEvent>, Cursor, bool), DataError> {
+) -> Result<SyncRead, DataError> {
     let Some(since) = since else {
         let latest = latest_seq(db, user).await?;
-        return Ok((vec![], Cursor::new(user, latest), false));
+        return Ok(SyncRead {
+            events: vec![],
+            cursor: Cursor::new(user, latest),
+            has_more: false,
+            still_sent: HashSet::new(),
+        });
     };
     // One read in the usual case: the page itself shows whether `since` continues the stream.
-    let mut events = list_after(db, user, since.seq, limit.saturating_add(1)).await?;
-    check_continues(db, user, since, events.first()).await?;
-    let has_more = events.len() as u64 > limit;
-    events.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    let mut read = read_after(db, user, since.seq, limit.saturating_add(1)).await?;
+    check_continues(db, user, since, read.first().map(|(event, _)| event)).await?;
+    let has_more = read.len() as u64 > limit;
+    read.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    let still_sent = read.iter().filter_map(|(_, sent)| *sent).collect();
+    let events: Vec<StoredEvent> = read.into_iter().map(|(event, _)| event).collect();
     let cursor = events.last().map_or(since, StoredEvent::cursor);
-    Ok((events, cursor, has_more))
+    Ok(SyncRead {
+        events,
+        cursor,
+        has_more,
+        still_sent,
+    })
 }

@@ -63,19 +63,22 @@ impl SyncApi {
             Some(text) => Some(Cursor::parse_for(user, text).ok_or(ApiError::InvalidCursor)?),
         };
         let limit = limit.0.unwrap_or(100);
-        let (events, cursor, has_more) =
-            data::event::sync_page(&self.state.db, user, since, limit).await?;
-        // Receiving a message here delivers it (contract §6.3).
-        let receipts: Vec<_> = events
+        let page = data::event::sync_page(&self.state.db, user, since, limit).await?;
+        // Receiving a message here delivers it (contract §6.3); one already past `sent` needs no
+        // marking, and a page of only such messages no transaction.
+        let receipts: Vec<_> = page
+            .events
             .iter()
-            .filter_map(|e| e.acknowledgeable_message().map(|m| (user, m)))
+            .filter_map(|e| e.acknowledgeable_message())
+            .filter(|m| page.still_sent.contains(m))
+            .map(|m| (user, m))
             .collect();
         let delivered = data::delivery::mark_delivered(&self.state.db, &receipts).await?;
         self.state.realtime.deliver(&delivered).await;
         Ok(SyncResponse::Ok(JsonBody(SyncPage {
-            events: events.into_iter().map(|e| e.into_sync()).collect(),
-            cursor: cursor.to_wire(),
-            has_more,
+            events: page.events.into_iter().map(|e| e.into_sync()).collect(),
+            cursor: page.cursor.to_wire(),
+            has_more: page.has_more,
         })))
     }
 }

@@ -173,3 +173,39 @@ async fn receiving_messages_through_sync_delivers_them() {
     assert_eq!(status, 200);
     assert_eq!(statuses(&app, &alice, &c).await[0].1, "delivered");
 }
+
+#[tokio::test]
+async fn syncing_a_page_again_marks_nothing_twice() {
+    let app = TestApp::spawn().await;
+    let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+    let (_, start) = app.json(&bob, Method::GET, "/sync", None).await;
+    let (_, alice_start) = app.json(&alice, Method::GET, "/sync", None).await;
+    let c = app.conversation(&alice, &bob).await;
+    app.send(&alice, &c, "once").await;
+    let since = start["cursor"].as_str().unwrap();
+    for _ in 0..3 {
+        let (status, page) = app
+            .json(&bob, Method::GET, &format!("/sync?since={since}"), None)
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(page["events"][1]["event"], "new_message", "{page}");
+    }
+    assert_eq!(statuses(&app, &alice, &c).await[0].1, "delivered");
+    // One marking, so one `message_delivered` in the sender's stream.
+    let alice_since = alice_start["cursor"].as_str().unwrap();
+    let (_, alices) = app
+        .json(
+            &alice,
+            Method::GET,
+            &format!("/sync?since={alice_since}"),
+            None,
+        )
+        .await;
+    let delivered = alices["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "message_delivered")
+        .count();
+    assert_eq!(delivered, 1, "{alices}");
+}
