@@ -11,6 +11,7 @@
 //! generator.
 
 mod engineio;
+mod idle;
 mod proc_stats;
 mod reads;
 mod replay;
