@@ -78,7 +78,11 @@ pub(crate) async fn run(ctx: &Context0, setup: &Setup, options: &Options) -> any
             .send()
     });
     for sent in futures_util::future::join_all(sends).await {
-        if !sent?.status().is_success() {
+        let sent = sent?;
+        let status = sent.status();
+        // Read as a client would (an unread body costs its connection).
+        sent.bytes().await?;
+        if !status.is_success() {
             bail!("a send failed");
         }
     }

@@ -155,7 +155,7 @@ pub async fn append<C: ConnectionTrait>(
             user_id: *user,
             seq: u64::try_from(row.seq).unwrap_or_default(),
             name: event.name().to_owned(),
-            args: StoredArgs::from_json(json.clone()).unwrap_or_else(StoredArgs::empty),
+            args: StoredArgs::from_stored(json.clone()),
         });
     }
     Ok(stored)
@@ -263,11 +263,11 @@ async fn read_after<C: ConnectionTrait>(
     Ok(rows
         .into_iter()
         .map(|row| {
+            let args = StoredArgs::from_stored(row.args);
             let args = if row.message_gone {
-                blank_content(StoredArgs::from_json(row.args).unwrap_or_else(StoredArgs::empty))
+                blank_content(args)
             } else {
-                // Stored by this server as a JSON array; anything else is sent as no arguments.
-                StoredArgs::from_json(row.args).unwrap_or_else(StoredArgs::empty)
+                args
             };
             let event = StoredEvent {
                 user_id: user,

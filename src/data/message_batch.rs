@@ -42,7 +42,7 @@ fn into_sent(rows: Vec<BatchRow>) -> Vec<SentMessage> {
             user_id: row.user_id,
             seq: u64::try_from(row.seq).unwrap_or_default(),
             name: ServerEvent::NEW_MESSAGE.to_owned(),
-            args: StoredArgs::from_json(row.event_args).unwrap_or_else(StoredArgs::empty),
+            args: StoredArgs::from_stored(row.event_args),
         };
         if let Some(&i) = index.get(&row.id) {
             sent[i].events.push(event);

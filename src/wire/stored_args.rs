@@ -26,6 +26,12 @@ impl StoredArgs {
         raw.get().starts_with('[').then_some(Self(raw))
     }
 
+    /// Arguments as read from an `events` row: a row that is not a JSON array (never written by
+    /// this server) is sent as no arguments rather than failing the whole read.
+    pub fn from_stored(text: String) -> Self {
+        Self::from_json(text).unwrap_or_else(Self::empty)
+    }
+
     /// Arguments from anything that serializes to a JSON array (`ServerEvent::args`, values);
     /// no arguments if it does not.
     pub fn of<T: Serialize + ?Sized>(args: &T) -> Self {
