@@ -203,14 +203,17 @@ async fn check_continues<C: ConnectionTrait>(
     }
 }
 
-/// Checks that `since` can be continued from (see [`check_continues`]).
-pub async fn check_since<C: ConnectionTrait>(
+/// Up to `limit` of `user`'s events after `since`, once `since` is checked to be continued from
+/// (see [`check_continues`]): the first page of a replay, read once.
+pub async fn first_page_after<C: ConnectionTrait>(
     db: &C,
     user: Uuid,
     since: Cursor,
-) -> Result<(), DataError> {
-    let next = list_after(db, user, since.seq, 1).await?;
-    check_continues(db, user, since, next.first()).await
+    limit: u64,
+) -> Result<Vec<StoredEvent>, DataError> {
+    let page = list_after(db, user, since.seq, limit).await?;
+    check_continues(db, user, since, page.first()).await?;
+    Ok(page)
 }
 
 /// Up to `limit` of `user`'s events after sequence number `after`, oldest first. Messages deleted

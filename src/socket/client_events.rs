@@ -3,13 +3,17 @@
 use std::{
     num::NonZeroU32,
     sync::{
-        Arc, Mutex,
+        Arc, LazyLock, Mutex,
         atomic::{AtomicBool, AtomicU32, Ordering},
     },
     time::{Duration, Instant},
 };
 
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use governor::{
+    Quota, RateLimiter,
+    clock::QuantaClock,
+    state::{InMemoryState, NotKeyed},
+};
 use socketioxide::extract::TryData;
 use uuid::Uuid;
 
@@ -35,27 +39,37 @@ const DISCONNECT_GRACE: Duration = Duration::from_secs(2);
 /// After this long, a new flood is told again before anything else happens.
 const WARNING_TTL: Duration = Duration::from_secs(10);
 
-/// A socket's event budget, its count of refused events, and when it was told to slow down.
+/// A socket's event budget, its count of refused events, and when it was told to slow down. One
+/// allocation per socket, cloned out of the extensions by reference count.
 #[derive(Clone)]
-struct EventBudget {
-    limiter: Arc<DefaultDirectRateLimiter>,
-    strikes: Arc<AtomicU32>,
-    warned_at: Arc<Mutex<Option<Instant>>>,
-    disconnecting: Arc<AtomicBool>,
+struct EventBudget(Arc<Budget>);
+
+struct Budget {
+    limiter: DirectRateLimiter,
+    strikes: AtomicU32,
+    warned_at: Mutex<Option<Instant>>,
+    disconnecting: AtomicBool,
 }
+
+type DirectRateLimiter = RateLimiter<NotKeyed, InMemoryState, QuantaClock>;
+
+/// One clock for every socket's limiter. Creating a `QuantaClock` reads the CPU's features with
+/// `cpuid`, which a virtual machine traps: measurable per connection in a reconnect storm.
+static CLOCK: LazyLock<QuantaClock> = LazyLock::new(QuantaClock::default);
 
 impl EventBudget {
     fn new() -> Self {
         let per_second = NonZeroU32::new(EVENTS_PER_SECOND).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(EVENT_BURST).unwrap_or(NonZeroU32::MIN);
-        Self {
-            limiter: Arc::new(RateLimiter::direct(
+        Self(Arc::new(Budget {
+            limiter: RateLimiter::direct_with_clock(
                 Quota::per_second(per_second).allow_burst(burst),
-            )),
-            strikes: Arc::new(AtomicU32::new(0)),
-            warned_at: Arc::new(Mutex::new(None)),
-            disconnecting: Arc::new(AtomicBool::new(false)),
-        }
+                CLOCK.clone(),
+            ),
+            strikes: AtomicU32::new(0),
+            warned_at: Mutex::new(None),
+            disconnecting: AtomicBool::new(false),
+        }))
     }
 }
 
@@ -71,7 +85,7 @@ fn send_error(socket: &SocketRef, code: ErrorCode, message: &'static str) -> boo
 /// ([`STRIKES_BEFORE_DISCONNECT`] refusals in a row) is disconnected [`DISCONNECT_GRACE`] after it
 /// was told, never sooner.
 fn admit(socket: &SocketRef) -> bool {
-    let Some(budget) = socket.extensions.get::<EventBudget>() else {
+    let Some(EventBudget(budget)) = socket.extensions.get::<EventBudget>() else {
         return false;
     };
     if budget.limiter.check().is_ok() {

@@ -107,14 +107,16 @@ pub async fn register(io: &SocketIo, state: AppState) {
                 // Without `since`, the stream starts at the newest event *now*, before the connect
                 // acknowledgement: an event committed between the acknowledgement and the connect
                 // handler (where the stream starts) is then replayed instead of skipped.
-                let since = match asked {
-                    Some(since) => Some(since),
-                    None => crate::data::event::latest_seq(&state.db, session.user_id)
-                        .await
-                        .ok()
-                        .map(|seq| crate::wire::Cursor::new(session.user_id, seq).to_wire()),
+                let from = match asked {
+                    Some(since) => stream::StreamStart::AfterCursor(since),
+                    None => {
+                        match crate::data::event::latest_seq(&state.db, session.user_id).await {
+                            Ok(seq) => stream::StreamStart::AfterSeq(seq),
+                            Err(_) => stream::StreamStart::Unknown,
+                        }
+                    }
                 };
-                socket.extensions.insert(ReplayFrom(since));
+                socket.extensions.insert(ReplayFrom(from));
                 set_up(&socket, &state, session).await;
                 Ok::<(), handshake::HandshakeError>(())
             }
@@ -136,9 +138,12 @@ pub async fn register(io: &SocketIo, state: AppState) {
                 let _ = socket.disconnect();
                 return;
             }
-            let since = socket.extensions.remove::<ReplayFrom>().and_then(|r| r.0);
+            let from = socket
+                .extensions
+                .remove::<ReplayFrom>()
+                .map_or(stream::StreamStart::Unknown, |r| r.0);
             stream
-                .start(&socket, &state.realtime, session.user_id, since.as_deref())
+                .start(&socket, &state.realtime, session.user_id, from)
                 .await;
             state
                 .presence
@@ -155,7 +160,7 @@ pub async fn register(io: &SocketIo, state: AppState) {
 
 /// The handshake's `auth.since`, kept from the connect middleware to the connect handler.
 #[derive(Clone)]
-struct ReplayFrom(Option<String>);
+struct ReplayFrom(stream::StreamStart);
 
 async fn set_up(socket: &SocketRef, state: &AppState, session: SocketSession) {
     // The user's room is joined when the event stream starts (in the connect handler); the

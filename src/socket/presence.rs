@@ -78,6 +78,17 @@ impl Presence {
             .collect()
     }
 
+    /// Those of `among` announced online by this instance: one lookup each, not a copy of every
+    /// online user (a connect storm would make that quadratic).
+    fn announced_among(&self, among: &[Uuid]) -> Vec<Uuid> {
+        let users = self.users.lock().unwrap_or_else(|e| e.into_inner());
+        among
+            .iter()
+            .copied()
+            .filter(|user| users.get(user).is_some_and(|p| p.announced_online))
+            .collect()
+    }
+
     fn update(&self, user: Uuid, change: impl FnOnce(&mut UserPresence)) -> Announce {
         let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
         let entry = users.entry(user).or_default();
@@ -148,14 +159,7 @@ impl Presence {
                 return;
             }
         };
-        let local = || {
-            let announced = self.announced();
-            peers
-                .iter()
-                .copied()
-                .filter(|p| announced.contains(p))
-                .collect()
-        };
+        let local = || self.announced_among(&peers);
         let online: Vec<Uuid> = match &self.store {
             Some(store) => store.online_among(&peers).await.unwrap_or_else(|e| {
                 tracing::warn!(error = %e, "presence snapshot from this instance only");

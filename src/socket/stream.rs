@@ -26,6 +26,18 @@ use crate::{
     wire::{Cursor, ErrorCode, ServerEvent, event::CursorArg},
 };
 
+/// Where a socket's event stream starts (contract §6.1), decided at the handshake.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StreamStart {
+    /// After this sequence number: the user's newest event when the handshake was accepted (no
+    /// `auth.since`), so events committed from then on reach the socket.
+    AfterSeq(u64),
+    /// After the client's `auth.since`, as sent; checked when the stream starts.
+    AfterCursor(String),
+    /// The newest event could not be read at the handshake; it is read again at the start.
+    Unknown,
+}
+
 /// Events read from the store per query during a replay.
 const REPLAY_BATCH: u64 = 500;
 
@@ -131,36 +143,49 @@ fn try_emit(socket: &SocketRef, rt: &Realtime, event: &StoredEvent) -> Result<()
 
 impl SocketStream {
     /// Starts the stream of a socket that has just connected: joins its user's room and replays
-    /// every event after `since` (when given and valid), all before any live event gets through.
-    /// An invalid or expired `since` is told with `error CURSOR_EXPIRED`; live events follow.
-    pub async fn start(&self, socket: &SocketRef, rt: &Realtime, user: Uuid, since: Option<&str>) {
+    /// every event after `from`, all before any live event gets through. An invalid or expired
+    /// `auth.since` is told with `error CURSOR_EXPIRED`; live events follow.
+    ///
+    /// Connecting costs one read of the store in the usual cases (a position taken at the
+    /// handshake, or a valid cursor whose events fit one page), so a reconnect storm stays cheap.
+    pub async fn start(&self, socket: &SocketRef, rt: &Realtime, user: Uuid, from: StreamStart) {
         let mut position = self.state.lock().await;
         let next = &mut position.next;
         socket.join(super::events::user_room(user));
-        let latest = match event::latest_seq(rt.db(), user).await {
-            Ok(latest) => latest,
-            Err(e) => {
-                tracing::warn!(user.id = %user, error = %e, "event stream unavailable at connect; live events only");
+        let since = match from {
+            StreamStart::AfterSeq(seq) => {
+                *next = Some(seq + 1);
+                if let Err(e) = fill(socket, rt, user, next, u64::MAX, WhenFull::Wait).await {
+                    tracing::warn!(user.id = %user, error = %e, "events since the handshake not replayed");
+                }
                 return;
             }
+            StreamStart::Unknown => {
+                start_at_newest(rt, user, next).await;
+                return;
+            }
+            StreamStart::AfterCursor(since) => since,
         };
-        *next = Some(latest + 1);
-        let Some(since) = since else { return };
-        let valid = match Cursor::parse_for(user, since) {
-            Some(cursor) => event::check_since(rt.db(), user, cursor)
+        let first_page = match Cursor::parse_for(user, &since) {
+            Some(cursor) => event::first_page_after(rt.db(), user, cursor, REPLAY_BATCH)
                 .await
-                .map(|_| cursor),
+                .map(|page| (cursor, page)),
             None => Err(DataError::InvalidCursor),
         };
-        let Ok(cursor) = valid else {
+        let Ok((cursor, page)) = first_page else {
             let event = ServerEvent::error(
                 ErrorCode::CursorExpired,
                 "The cursor is not one of yours or older than the retention; reload over REST",
             );
             let _ = socket.emit(event.name(), &event.args());
+            start_at_newest(rt, user, next).await;
             return;
         };
         *next = Some(cursor.seq + 1);
+        let whole = page.len() as u64 == REPLAY_BATCH;
+        if !emit_in_order(socket, rt, next, &page, WhenFull::Wait).await || !whole {
+            return;
+        }
         if let Err(e) = fill(socket, rt, user, next, u64::MAX, WhenFull::Wait).await {
             tracing::warn!(user.id = %user, error = %e, "replay interrupted");
         }
@@ -328,16 +353,39 @@ async fn fill(
         let batch = REPLAY_BATCH.min(until - from + 1);
         let events = event::list_after(rt.db(), user, from - 1, batch).await?;
         let done = (events.len() as u64) < batch;
-        for event in &events {
-            if Some(event.seq) == *next {
-                if !emit(socket, rt, event, when_full).await {
-                    return Ok(());
-                }
-                *next = Some(event.seq + 1);
-            }
-        }
-        if done {
+        if !emit_in_order(socket, rt, next, &events, when_full).await || done {
             return Ok(());
+        }
+    }
+}
+
+/// Emits each of `events` that is next in line, advancing `*next` past it; `false` when one
+/// could not be sent (the socket is being disconnected).
+async fn emit_in_order(
+    socket: &SocketRef,
+    rt: &Realtime,
+    next: &mut Option<u64>,
+    events: &[StoredEvent],
+    when_full: WhenFull,
+) -> bool {
+    for event in events {
+        if Some(event.seq) == *next {
+            if !emit(socket, rt, event, when_full).await {
+                return false;
+            }
+            *next = Some(event.seq + 1);
+        }
+    }
+    true
+}
+
+/// Starts a stream after the user's newest event; without a readable store, live events are
+/// taken as they come (`next` stays unset).
+async fn start_at_newest(rt: &Realtime, user: Uuid, next: &mut Option<u64>) {
+    match event::latest_seq(rt.db(), user).await {
+        Ok(latest) => *next = Some(latest + 1),
+        Err(e) => {
+            tracing::warn!(user.id = %user, error = %e, "event stream unavailable at connect; live events only");
         }
     }
 }
