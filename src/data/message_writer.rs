@@ -200,15 +200,18 @@ async fn write(db: &DatabaseConnection, batch: Vec<SendRequest>, count: &AtomicU
     }
 }
 
-/// One error for every request of a failed batch. `DbErr` is not `Clone`; connection errors keep
-/// their kind (so they still answer `503`), anything else becomes a custom error with the text.
+/// One error for every request of a failed batch. `DbErr` is not `Clone`; an unreachable
+/// database stays one (so every request answers `503`), anything else becomes a custom error
+/// with the text.
 fn shared_db_error(err: &DbErr) -> DbErr {
     match err {
         DbErr::ConnectionAcquire(e) => DbErr::ConnectionAcquire(match e {
             sea_orm::ConnAcquireErr::Timeout => sea_orm::ConnAcquireErr::Timeout,
             sea_orm::ConnAcquireErr::ConnectionClosed => sea_orm::ConnAcquireErr::ConnectionClosed,
         }),
-        DbErr::Conn(e) => DbErr::Conn(sea_orm::RuntimeErr::Internal(e.to_string())),
+        _ if super::is_unavailable(err) => {
+            DbErr::Conn(sea_orm::RuntimeErr::Internal(err.to_string()))
+        }
         other => DbErr::Custom(other.to_string()),
     }
 }

@@ -23,7 +23,7 @@ pub mod user;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, DurationRound, Utc};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, RuntimeErr};
 use uuid::Uuid;
 
 /// What a data operation can refuse, besides the database failing.
@@ -117,9 +117,30 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
 }
 
 /// Whether `err` means the database could not be reached (the request may be retried), as
-/// opposed to a statement that failed.
+/// opposed to a statement that failed: no connection could be had, or the one in use was lost
+/// mid-statement (the server stopped or restarted, the socket broke).
 pub fn is_unavailable(err: &DbErr) -> bool {
-    matches!(err, DbErr::ConnectionAcquire(_) | DbErr::Conn(_))
+    match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            connection_lost(e)
+        }
+        _ => false,
+    }
+}
+
+/// sqlx errors that say the connection went away rather than the statement failing: I/O on the
+/// socket, a closed pool, or the server's SQLSTATE classes 08 (connection exception) and 57P
+/// (operator intervention: shutdown, crash, not accepting connections yet).
+fn connection_lost(err: &sea_orm::sqlx::Error) -> bool {
+    use sea_orm::sqlx::Error;
+    match err {
+        Error::Io(_) | Error::PoolClosed | Error::PoolTimedOut | Error::WorkerCrashed => true,
+        Error::Database(db) => db
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        _ => false,
+    }
 }
 
 /// Runs a trivial query and returns how long it took.
@@ -127,4 +148,29 @@ pub async fn ping(db: &DatabaseConnection) -> Result<Duration, DbErr> {
     let started = Instant::now();
     db.execute_unprepared("SELECT 1").await?;
     Ok(started.elapsed())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use sea_orm::{ConnAcquireErr, DbErr, RuntimeErr, sqlx};
+
+    use super::is_unavailable;
+
+    fn query_error(err: sqlx::Error) -> DbErr {
+        DbErr::Query(RuntimeErr::SqlxError(Arc::new(err)))
+    }
+
+    #[test]
+    fn a_connection_lost_mid_statement_is_unavailability_not_a_failed_statement() {
+        let broken = std::io::Error::from(std::io::ErrorKind::BrokenPipe);
+        assert!(is_unavailable(&query_error(sqlx::Error::Io(broken))));
+        assert!(is_unavailable(&query_error(sqlx::Error::PoolClosed)));
+        assert!(is_unavailable(&DbErr::ConnectionAcquire(
+            ConnAcquireErr::Timeout
+        )));
+        assert!(!is_unavailable(&query_error(sqlx::Error::RowNotFound)));
+        assert!(!is_unavailable(&DbErr::Custom("a bad row".into())));
+    }
 }

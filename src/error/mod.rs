@@ -320,12 +320,11 @@ impl From<crate::data::DataError> for ApiError {
 
 impl From<sea_orm::DbErr> for ApiError {
     fn from(err: sea_orm::DbErr) -> Self {
-        match err {
-            // Pool exhaustion or a lost connection: the request may succeed when retried.
-            sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_) => {
-                Self::Unavailable(err.into())
-            }
-            other => Self::Internal(other.into()),
+        // Pool exhaustion or a lost connection: the request may succeed when retried.
+        if crate::data::is_unavailable(&err) {
+            Self::Unavailable(err.into())
+        } else {
+            Self::Internal(err.into())
         }
     }
 }
