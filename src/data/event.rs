@@ -194,10 +194,15 @@ async fn check_continues<C: ConnectionTrait>(
             let latest = latest_seq(db, user).await?;
             if since.seq > latest {
                 Err(DataError::InvalidCursor)
-            } else if since.seq < latest {
-                Err(DataError::CursorExpired)
-            } else {
+            } else if since.seq == latest {
                 Ok(())
+            } else {
+                // Either the next event was pruned, or it committed after the empty read: read
+                // it again (numbers are gapless and visible in order, so it is there now).
+                match list_after(db, user, since.seq, 1).await?.first() {
+                    Some(next) if next.seq == since.seq + 1 => Ok(()),
+                    _ => Err(DataError::CursorExpired),
+                }
             }
         }
     }

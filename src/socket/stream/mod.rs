@@ -15,15 +15,13 @@
 
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
-use serde_json::Value;
-use socketioxide::{SendError, SocketError};
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
 use super::{SocketRef, events::Realtime};
 use crate::{
     data::{DataError, event, event::StoredEvent},
-    wire::{Cursor, ErrorCode, ServerEvent, event::CursorArg},
+    wire::{Cursor, ErrorCode, ServerEvent},
 };
 
 /// Where a socket's event stream starts (contract §6.1), decided at the handshake.
@@ -70,84 +68,19 @@ struct Position {
     timer_armed: bool,
 }
 
-/// How a durable event waits for room in a socket's outgoing buffer (socketioxide's
-/// `max_buffer_size` packets; emitting into a full buffer fails instead of waiting).
-#[derive(Clone, Copy)]
-enum WhenFull {
-    /// A replay is a burst this server makes: wait for the client to drain it, up to
-    /// [`REPLAY_DRAIN_WAIT`].
-    Wait,
-    /// A live event must not hold up the request that caused it: a socket that has a whole
-    /// buffer of events unread is too slow to follow live.
-    Disconnect,
-}
+mod emit;
 
-/// How long a replay waits for a socket to read its buffer before giving up on the socket.
-const REPLAY_DRAIN_WAIT: Duration = Duration::from_secs(10);
-
-/// Emits `event` to `socket`; `false` when it could not be sent. An event is never dropped
-/// silently: a socket that cannot take it is disconnected, and the client, reconnecting with the
-/// last cursor it saw, gets it by replay (contract §6.1).
-async fn emit(socket: &SocketRef, rt: &Realtime, event: &StoredEvent, when_full: WhenFull) -> bool {
-    let deadline = tokio::time::Instant::now() + REPLAY_DRAIN_WAIT;
-    loop {
-        match try_emit(socket, rt, event) {
-            Ok(()) => return true,
-            Err(SendError::Socket(SocketError::InternalChannelFull)) => {
-                if matches!(when_full, WhenFull::Wait) && tokio::time::Instant::now() < deadline {
-                    tokio::time::sleep(Duration::from_millis(2)).await;
-                    continue;
-                }
-                tracing::warn!(socket.id = %socket.id, "socket too slow for its events; disconnected (it resumes from its cursor)");
-                let _ = socket.clone().disconnect();
-                return false;
-            }
-            Err(e) => {
-                // A closed socket is gone anyway; any other failure would repeat for every later
-                // event, so the client resumes from its cursor instead.
-                tracing::debug!(socket.id = %socket.id, error = %e, "could not emit a durable event; disconnected");
-                let _ = socket.clone().disconnect();
-                return false;
-            }
-        }
-    }
-}
-
-fn try_emit(socket: &SocketRef, rt: &Realtime, event: &StoredEvent) -> Result<(), SendError> {
-    // The stored arguments followed by `{cursor}`, sent as positional arguments.
-    let cursor = CursorArg {
-        cursor: event.cursor().to_wire(),
-    };
-    let args = event
-        .args
-        .followed_by(&cursor)
-        .map_err(|e| SendError::Serialize(socketioxide::ParserError::new(e)))?;
-    let Some(message) = event.acknowledgeable_message() else {
-        return socket.emit(event.name.as_str(), &args);
-    };
-    let ack = socket.emit_with_ack::<_, Value>(event.name.as_str(), &args)?;
-    let (receipts, recipient) = (rt.receipts().clone(), event.user_id);
-    // A client that never acknowledges is unaffected: the wait ends at the ack timeout.
-    tokio::spawn(async move {
-        // Any answer counts, whatever it carries (socket.io-client's `cb()` sends none, which
-        // does not decode as a value).
-        match ack.await {
-            Ok(_) | Err(socketioxide::AckError::Decode(_)) => {
-                receipts.record(recipient, message).await;
-            }
-            Err(_) => {}
-        }
-    });
-    Ok(())
-}
+use emit::{WhenFull, emit};
 
 impl SocketStream {
     /// Starts the stream of a socket that has just connected: joins its user's room and replays
     /// every event after `from`, all before any live event gets through. An invalid or expired
     /// `auth.since` is told with `error CURSOR_EXPIRED`; live events follow.
     ///
-    /// Connecting costs one read of the store in the usual cases (a position taken at the
-    /// handshake, or a valid cursor whose events fit one page), so a reconnect storm stays cheap.
+    /// A reconnect storm stays cheap: a position taken at the handshake costs one read of the
+    /// store, a valid cursor one read per page of its events (and one more when there are none).
+    /// When the store cannot be read, the cursor is kept and the replay retried until it can be:
+    /// an outage is not an expired cursor.
     pub async fn start(&self, socket: &SocketRef, rt: &Realtime, user: Uuid, from: StreamStart) {
         let mut position = self.state.lock().await;
         let next = &mut position.next;
@@ -156,7 +89,8 @@ impl SocketStream {
             StreamStart::AfterSeq(seq) => {
                 *next = Some(seq + 1);
                 if let Err(e) = fill(socket, rt, user, next, u64::MAX, WhenFull::Wait).await {
-                    tracing::warn!(user.id = %user, error = %e, "events since the handshake not replayed");
+                    tracing::warn!(user.id = %user, error = %e, "events since the handshake not replayed yet");
+                    self.replay_later(socket.clone(), rt.clone(), user);
                 }
                 return;
             }
@@ -172,14 +106,27 @@ impl SocketStream {
                 .map(|page| (cursor, page)),
             None => Err(DataError::InvalidCursor),
         };
-        let Ok((cursor, page)) = first_page else {
-            let event = ServerEvent::error(
-                ErrorCode::CursorExpired,
-                "The cursor is not one of yours or older than the retention; reload over REST",
-            );
-            let _ = socket.emit(event.name(), &event.args());
-            start_at_newest(rt, user, next).await;
-            return;
+        let (cursor, page) = match first_page {
+            Ok(found) => found,
+            Err(DataError::InvalidCursor | DataError::CursorExpired) => {
+                // The position first, then the error: an event committed in between is live,
+                // after the error, and in the client's reload over REST.
+                start_at_newest(rt, user, next).await;
+                let event = ServerEvent::error(
+                    ErrorCode::CursorExpired,
+                    "The cursor is not one of yours or older than the retention; reload over REST",
+                );
+                let _ = socket.emit(event.name(), &event.args());
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(user.id = %user, error = %e, "replay not possible yet; retrying");
+                if let Some(cursor) = Cursor::parse_for(user, &since) {
+                    *next = Some(cursor.seq + 1);
+                }
+                self.replay_later(socket.clone(), rt.clone(), user);
+                return;
+            }
         };
         *next = Some(cursor.seq + 1);
         let whole = page.len() as u64 == REPLAY_BATCH;
@@ -189,6 +136,34 @@ impl SocketStream {
         if let Err(e) = fill(socket, rt, user, next, u64::MAX, WhenFull::Wait).await {
             tracing::warn!(user.id = %user, error = %e, "replay interrupted");
         }
+    }
+
+    /// Replays what the store holds after the socket's position once it can be read, every
+    /// [`GAP_RETRY`] until then (the store was unreachable when the stream started). Live events
+    /// meanwhile are held, as for any gap.
+    fn replay_later(&self, socket: SocketRef, rt: Realtime, user: Uuid) {
+        let state = self.state.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(GAP_RETRY).await;
+                if !socket.connected() {
+                    return;
+                }
+                let mut position = state.lock().await;
+                let filled = fill(
+                    &socket,
+                    &rt,
+                    user,
+                    &mut position.next,
+                    u64::MAX,
+                    WhenFull::Wait,
+                );
+                if filled.await.is_ok() {
+                    position.release_held(&socket, &rt).await;
+                    return;
+                }
+            }
+        });
     }
 
     /// Emits whatever was stored for this socket's user since its last event (events from another
