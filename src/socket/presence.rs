@@ -308,9 +308,11 @@ pub async fn reap(state: AppState) {
                 continue;
             }
         };
-        let here = state.presence.announced();
         // A user online here lost only this instance's entry (Redis lost it): the next heartbeat
-        // registers them again; they are not offline.
+        // registers them again; they are not offline. (A set: after an instance with thousands
+        // of users crashed, comparing each against every user here was quadratic.)
+        let here: std::collections::HashSet<Uuid> =
+            state.presence.announced_among(&gone).into_iter().collect();
         for user in gone.into_iter().filter(|u| !here.contains(u)) {
             tracing::info!(user.id = %user, "presence expired (instance gone)");
             if let Err(e) = crate::data::user::update_last_seen(&state.db, user).await {
