@@ -102,13 +102,15 @@ pub async fn register(io: &SocketIo, state: AppState) {
                 let asked = auth
                     .as_ref()
                     .and_then(|a| a.get("since"))
-                    .and_then(|s| s.as_str())
-                    .map(str::to_owned);
+                    .filter(|since| !since.is_null());
                 // Without `since`, the stream starts at the newest event *now*, before the connect
                 // acknowledgement: an event committed between the acknowledgement and the connect
                 // handler (where the stream starts) is then replayed instead of skipped.
                 let from = match asked {
-                    Some(since) => stream::StreamStart::AfterCursor(since),
+                    Some(serde_json::Value::String(since)) => {
+                        stream::StreamStart::AfterCursor(since.clone())
+                    }
+                    Some(_) => stream::StreamStart::NotACursor,
                     None => {
                         match crate::data::event::latest_seq(&state.db, session.user_id).await {
                             Ok(seq) => stream::StreamStart::AfterSeq(seq),

@@ -167,12 +167,23 @@ async fn an_unknown_or_foreign_cursor_on_connect_gets_cursor_expired_then_live_e
     let (alice, bob) = (app.user("alice").await, app.user("bob").await);
     let c = app.conversation(&alice, &bob).await;
     let (_, alices) = sync(&app, &alice, "").await;
-    for since in ["garbage", alices["cursor"].as_str().unwrap()] {
-        let mut b = connect_since(&app, &bob, Some(since)).await;
+    // Malformed (text, or not text at all) and foreign cursors alike.
+    for since in [
+        json!("garbage"),
+        alices["cursor"].clone(),
+        json!(12345),
+        json!({ "seq": 1 }),
+    ] {
+        let mut b = RawSocket::open(&app, &[]).await;
+        let answer = b
+            .connect(Some(json!({ "token": bob.token, "since": since })))
+            .await;
+        assert!(answer.starts_with("40"), "{answer}");
         let first = next_event(&mut b).await.unwrap();
         assert_eq!(
             (first.name.as_str(), &first.args[0]["code"]),
-            ("error", &json!("CURSOR_EXPIRED"))
+            ("error", &json!("CURSOR_EXPIRED")),
+            "since {since}"
         );
         app.send(&alice, &c, "after").await;
         assert_eq!(durable(&mut b, 1).await[0].args[0]["content"], "after");

@@ -32,6 +32,10 @@ pub enum StreamStart {
     AfterSeq(u64),
     /// After the client's `auth.since`, as sent; checked when the stream starts.
     AfterCursor(String),
+    /// `auth.since` was given but is not a string (a number, an object): malformed, so the
+    /// client is told `CURSOR_EXPIRED` like for any cursor that is not one of its own. (`null`
+    /// counts as absent: a client without a cursor yet may send it.)
+    NotACursor,
     /// The newest event could not be read at the handshake; it is read again at the start.
     Unknown,
 }
@@ -85,7 +89,7 @@ impl SocketStream {
         let mut position = self.state.lock().await;
         let next = &mut position.next;
         socket.join(super::events::user_room(user));
-        let since = match from {
+        let cursor = match from {
             StreamStart::AfterSeq(seq) => {
                 *next = Some(seq + 1);
                 if let Err(e) = fill(socket, rt, user, next, u64::MAX, WhenFull::Wait).await {
@@ -98,9 +102,10 @@ impl SocketStream {
                 start_at_newest(rt, user, next).await;
                 return;
             }
-            StreamStart::AfterCursor(since) => since,
+            StreamStart::AfterCursor(since) => Cursor::parse_for(user, &since),
+            StreamStart::NotACursor => None,
         };
-        let first_page = match Cursor::parse_for(user, &since) {
+        let first_page = match cursor {
             Some(cursor) => event::first_page_after(rt.db(), user, cursor, REPLAY_BATCH)
                 .await
                 .map(|page| (cursor, page)),
@@ -121,9 +126,7 @@ impl SocketStream {
             }
             Err(e) => {
                 tracing::warn!(user.id = %user, error = %e, "replay not possible yet; retrying");
-                if let Some(cursor) = Cursor::parse_for(user, &since) {
-                    *next = Some(cursor.seq + 1);
-                }
+                *next = cursor.map(|cursor| cursor.seq + 1);
                 self.replay_later(socket.clone(), rt.clone(), user);
                 return;
             }
