@@ -22,7 +22,8 @@ pub async fn connect_with(base: &str, auth: Value) -> anyhow::Result<Ws> {
         "{}/socket.io/?EIO=4&transport=websocket",
         base.replacen("http", "ws", 1)
     );
-    let (mut ws, _) = tokio_tungstenite::connect_async(url)
+    // Nagle off, as browsers and socket.io-client's `ws` transport have it.
+    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, None, true)
         .await
         .context("websocket")?;
     let open = next_text(&mut ws).await?;

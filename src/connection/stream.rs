@@ -48,6 +48,11 @@ pub struct GuardedStream<S> {
 }
 
 impl<S> GuardedStream<S> {
+    /// The connection underneath.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
     pub(super) fn new(inner: S, limits: ConnectionLimits, open: OpenGuard) -> Self {
         let now = Instant::now();
         Self {
