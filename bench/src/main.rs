@@ -15,6 +15,7 @@ mod idle;
 mod proc_stats;
 mod reads;
 mod replay;
+mod restart;
 mod scenarios;
 mod setup;
 mod stats;
@@ -30,7 +31,9 @@ const USAGE: &str =
 
 scenarios:
   deliver  --pairs P --rate R --duration D   open-loop sends at R msg/s for D s across P pairs
-  max      --pairs P --duration D            step the rate up until delivery p99 > 100 ms
+           [--receivers N]                   P conversations, each with its own sender, whose
+                                             receivers are N users shared round-robin
+  max      --pairs P --duration D [--p99 MS] step the rate up until delivery p99 > MS (100)
   idle     --connections N [--hold S]        hold N authenticated websocket connections (and
                                              report the server's CPU over S idle seconds)
   history  --requests N --concurrency C      newest-50 page reads of a 100,000-message conversation
@@ -39,6 +42,8 @@ scenarios:
                                              messages; last message and unread count each)
   replay   --missed M --rounds R --requests N  reconnect with a cursor M events back (R times), and
                                              N /sync pages of 100, over a 10,000,000-row event store
+  restart  --connections N [--wait S]        hold N sockets through a server restart (done outside)
+                                             and report how long until every one reconnected
   smoke                                      a few seconds of deliver at a small rate
 
 The server must run with the same configuration (DATA_DIR or DATABASE_URL, secrets).";

@@ -108,7 +108,11 @@ pub async fn run(args: Vec<String>) -> anyhow::Result<bool> {
     match options.scenario.as_str() {
         "deliver" => {
             let pairs = options.num("pairs", 100)? as usize;
-            let world = World::new(&ctx, &setup, pairs).await?;
+            let receivers = match options.values.get("receivers") {
+                Some(_) => Some(options.num("receivers", 0)? as usize),
+                None => None,
+            };
+            let world = World::new(&ctx, &setup, pairs, receivers).await?;
             let report = world
                 .deliver(
                     &ctx,
@@ -119,7 +123,7 @@ pub async fn run(args: Vec<String>) -> anyhow::Result<bool> {
             Ok(print("deliver", report))
         }
         "smoke" => {
-            let world = World::new(&ctx, &setup, 5).await?;
+            let world = World::new(&ctx, &setup, 5, None).await?;
             let report = world.deliver(&ctx, 50, 3).await?;
             Ok(print("smoke", report))
         }
@@ -127,6 +131,10 @@ pub async fn run(args: Vec<String>) -> anyhow::Result<bool> {
         "idle" => {
             let connections = options.num("connections", 1000)? as usize;
             crate::idle::run(&ctx, &setup, connections, options.num("hold", 0)?).await
+        }
+        "restart" => {
+            let connections = options.num("connections", 1000)? as usize;
+            crate::restart::run(&ctx, &setup, connections, options.num("wait", 60)?).await
         }
         "history" | "search" | "conversations" => crate::reads::run(&ctx, &setup, &options).await,
         "replay" => crate::replay::run(&ctx, &setup, &options).await,
@@ -155,7 +163,10 @@ const STALL: Duration = Duration::from_millis(50);
 
 /// Pairs of users with a conversation each and the receivers' sockets connected.
 struct World {
+    /// (sender, receiver, conversation) for each conversation.
     pairs: Vec<(BenchUser, BenchUser, uuid::Uuid)>,
+    /// How many receivers (sockets) the conversations share.
+    receivers: usize,
     deliveries: Arc<Mutex<Samples>>,
     /// The slowest delivery of each 100 ms window of send starts (µs since `base` / WINDOW_US).
     windows: Arc<Mutex<BTreeMap<u64, Duration>>>,
@@ -166,11 +177,21 @@ struct World {
 }
 
 impl World {
-    async fn new(ctx: &Context0, setup: &Setup, pairs: usize) -> anyhow::Result<Self> {
-        let users = setup.users(pairs * 2, "deliver").await?;
+    /// `pairs` conversations, each with its own sender; the receivers are `receivers` users
+    /// shared round-robin (one per conversation when `None`), each with one socket.
+    async fn new(
+        ctx: &Context0,
+        setup: &Setup,
+        pairs: usize,
+        receivers: Option<usize>,
+    ) -> anyhow::Result<Self> {
+        let senders = setup.users(pairs, "deliver_s").await?;
+        let receivers = setup
+            .users(receivers.unwrap_or(pairs).clamp(1, pairs), "deliver_r")
+            .await?;
         let mut out = vec![];
-        for chunk in users.chunks(2) {
-            let (sender, receiver) = (chunk[0].clone(), chunk[1].clone());
+        for (i, sender) in senders.into_iter().enumerate() {
+            let receiver = receivers[i % receivers.len()].clone();
             let created: Value = ctx
                 .http
                 .post(format!("{}/conversations/{}", ctx.url, receiver.id))
@@ -184,13 +205,14 @@ impl World {
         }
         let world = Self {
             pairs: out,
+            receivers: receivers.len(),
             deliveries: Arc::new(Mutex::new(Samples::default())),
             windows: Arc::new(Mutex::new(BTreeMap::new())),
             delivered: Arc::new(AtomicU64::new(0)),
             base: Instant::now(),
             base_wall: chrono::Utc::now(),
         };
-        for (_, receiver, _) in &world.pairs {
+        for receiver in &receivers {
             let ws = engineio::connect(&ctx.receiver_url, &receiver.token).await?;
             let (deliveries, windows, delivered, base, acknowledge) = (
                 world.deliveries.clone(),
@@ -308,7 +330,8 @@ impl World {
             })
             .collect();
         Ok(json!({
-            "pairs": self.pairs.len(),
+            "conversations": self.pairs.len(),
+            "receivers": self.receivers,
             "offered_rate": rate,
             "achieved_rate": round(ok as f64 / sending.as_secs_f64()),
             "duration_s": round(sending.as_secs_f64()),
@@ -328,14 +351,17 @@ impl World {
 }
 
 async fn max(ctx: &Context0, setup: &Setup, options: &Options) -> anyhow::Result<bool> {
-    let world = World::new(ctx, setup, options.num("pairs", 100)? as usize).await?;
+    let world = World::new(ctx, setup, options.num("pairs", 100)? as usize, None).await?;
     let duration = options.num("duration", 10)?;
+    let limit_ms = options.num("p99", 100)? as f64;
     let mut best = None;
     let mut misses = 0;
-    for rate in [500, 1000, 2000, 3000, 4000, 5000, 6000, 8000, 10000, 12000] {
+    for rate in [
+        500, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 5000, 6000, 8000, 10000, 12000,
+    ] {
         let report = world.deliver(ctx, rate, duration).await?;
         let p99 = report["delivery"]["p99_ms"].as_f64().unwrap_or(f64::MAX);
-        let good = report["passed"].as_bool() == Some(true) && p99 <= 100.0;
+        let good = report["passed"].as_bool() == Some(true) && p99 <= limit_ms;
         print(&format!("max step {rate}/s"), report.clone());
         if good {
             best = Some(report);
@@ -349,7 +375,8 @@ async fn max(ctx: &Context0, setup: &Setup, options: &Options) -> anyhow::Result
         }
     }
     let summary = json!({
-        "highest_rate_with_p99_under_100ms": best.as_ref().map(|r| r["achieved_rate"].clone()),
+        "p99_limit_ms": limit_ms,
+        "highest_rate_within_limit": best.as_ref().map(|r| r["achieved_rate"].clone()),
         "at_that_rate": best,
     });
     Ok(print("max", summary))
