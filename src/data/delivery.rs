@@ -1,6 +1,12 @@
 //! Delivery receipts (contract §6.3): `sent` → `delivered` when a device of the recipient has the
 //! message, never backwards from `read`. Each marking stores `message_delivered` for both
 //! participants in the same transaction, listing every message it newly marked.
+//!
+//! Receipts and read marks for the same messages can run at once (the acknowledgement batch,
+//! `/sync`, the PUT, a second device, another instance), so every statement that changes the
+//! status of several messages locks them first, in id order (`ORDER BY id FOR NO KEY UPDATE`):
+//! two such transactions then queue behind each other instead of deadlocking. A row whose status
+//! changed while waiting is re-checked against the `WHERE` and left out.
 
 use std::collections::BTreeMap;
 
@@ -71,12 +77,20 @@ pub async fn mark_delivered(
     let txn = db.begin().await?;
     let marked = Marked::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        r#"UPDATE messages m SET status = $3
-           FROM (SELECT DISTINCT * FROM unnest($1::uuid[], $2::uuid[]) AS t(recipient, id)) t,
-                conversations c
-           WHERE m.id = t.id AND m.status = $4 AND m.sender_id <> t.recipient
-             AND c.id = m.conversation_id AND (c.p1_id = t.recipient OR c.p2_id = t.recipient)
-           RETURNING m.id, m.conversation_id, t.recipient, c.p1_id, c.p2_id"#,
+        r#"WITH targets AS (
+               SELECT m.id, t.recipient, c.p1_id, c.p2_id
+               FROM (SELECT DISTINCT * FROM unnest($1::uuid[], $2::uuid[]) AS t(recipient, id)) t
+               JOIN messages m ON m.id = t.id
+               JOIN conversations c ON c.id = m.conversation_id
+               WHERE m.status = $4 AND m.sender_id <> t.recipient
+                 AND (c.p1_id = t.recipient OR c.p2_id = t.recipient)
+               ORDER BY m.id
+               FOR NO KEY UPDATE OF m
+           )
+           UPDATE messages m SET status = $3
+           FROM targets t
+           WHERE m.id = t.id
+           RETURNING m.id, m.conversation_id, t.recipient, t.p1_id, t.p2_id"#,
         [
             recipients.into(),
             ids.into(),
@@ -110,10 +124,16 @@ pub async fn mark_delivered_up_to(
     let txn = db.begin().await?;
     let marked = Marked::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        r#"UPDATE messages m SET status = $5
-           FROM conversations c
-           WHERE m.conversation_id = $1 AND m.sender_id = $2 AND m.status = $6
-             AND (m.created_at, m.id) <= ($3, $4) AND c.id = m.conversation_id
+        r#"WITH targets AS (
+               SELECT id FROM messages
+               WHERE conversation_id = $1 AND sender_id = $2 AND status = $6
+                 AND (created_at, id) <= ($3, $4)
+               ORDER BY id
+               FOR NO KEY UPDATE
+           )
+           UPDATE messages m SET status = $5
+           FROM targets t, conversations c
+           WHERE m.id = t.id AND c.id = m.conversation_id
            RETURNING m.id, m.conversation_id, $7::uuid AS recipient, c.p1_id, c.p2_id"#,
         [
             found.conversation_id.into(),

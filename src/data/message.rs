@@ -317,10 +317,18 @@ pub async fn mark_message_read<C: ConnectionTrait>(
     }
     let marked = Marked::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        r#"UPDATE messages SET status = $5
-           WHERE conversation_id = $1 AND sender_id = $2 AND unread
-             AND (created_at, id) <= ($3, $4)
-           RETURNING id"#,
+        // Locked in id order, as receipts lock them (see `data::delivery`): no deadlock with a
+        // receipt or another read mark over the same messages.
+        r#"WITH targets AS (
+               SELECT id FROM messages
+               WHERE conversation_id = $1 AND sender_id = $2 AND unread
+                 AND (created_at, id) <= ($3, $4)
+               ORDER BY id
+               FOR NO KEY UPDATE
+           )
+           UPDATE messages m SET status = $5
+           FROM targets t WHERE m.id = t.id
+           RETURNING m.id"#,
         [
             found.conversation_id.into(),
             found.sender_id.into(),

@@ -129,6 +129,18 @@ pub fn is_unavailable(err: &DbErr) -> bool {
     }
 }
 
+/// Whether PostgreSQL rolled the transaction back to let a concurrent one proceed (SQLSTATE class
+/// 40: a deadlock broken, a serialization conflict): nothing was written, and running it again
+/// normally succeeds.
+pub fn is_rolled_back(err: &DbErr) -> bool {
+    match err {
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            matches!(&**e, sea_orm::sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("40")))
+        }
+        _ => false,
+    }
+}
+
 /// sqlx errors that say the connection went away rather than the statement failing: I/O on the
 /// socket, a closed pool, or the server's SQLSTATE classes 08 (connection exception) and 57P
 /// (operator intervention: shutdown, crash, not accepting connections yet).

@@ -320,8 +320,9 @@ impl From<crate::data::DataError> for ApiError {
 
 impl From<sea_orm::DbErr> for ApiError {
     fn from(err: sea_orm::DbErr) -> Self {
-        // Pool exhaustion or a lost connection: the request may succeed when retried.
-        if crate::data::is_unavailable(&err) {
+        // Pool exhaustion, a lost connection, or a transaction the database rolled back to break
+        // a deadlock: the request may succeed when retried.
+        if crate::data::is_unavailable(&err) || crate::data::is_rolled_back(&err) {
             Self::Unavailable(err.into())
         } else {
             Self::Internal(err.into())

@@ -209,3 +209,50 @@ async fn syncing_a_page_again_marks_nothing_twice() {
         .count();
     assert_eq!(delivered, 1, "{alices}");
 }
+
+/// Receipts and read marks for the same messages can arrive at once from several paths (the
+/// acknowledgement batch, `/sync`, the PUT, a second device, another instance). Each locks the
+/// messages it changes in one order, so they queue behind each other instead of deadlocking
+/// (PostgreSQL would abort one of them, and its caller would get a 500).
+#[tokio::test]
+async fn concurrent_receipts_and_read_marks_over_the_same_messages_never_deadlock() {
+    use confab::data::{delivery, message};
+    // 320 sends from one user, beyond the default burst.
+    let app = TestApp::spawn_with(&[
+        ("RATE_LIMIT_USER_BURST", "100000"),
+        ("RATE_LIMIT_USER_PER_MINUTE", "1000000"),
+    ])
+    .await;
+    let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+    let c = app.conversation(&alice, &bob).await;
+    let db = app.state.db.clone();
+    for round in 0..8 {
+        let mut ids = vec![];
+        for i in 0..40 {
+            let sent = app.send(&alice, &c, &format!("round {round} #{i}")).await;
+            ids.push(sent["id"].as_str().unwrap().parse::<uuid::Uuid>().unwrap());
+        }
+        let forward: Vec<_> = ids.iter().map(|id| (bob.id, *id)).collect();
+        let backward: Vec<_> = forward.iter().rev().copied().collect();
+        let (newest, middle) = (ids[ids.len() - 1], ids[ids.len() / 2]);
+        let (a, b, up_to, read) = tokio::join!(
+            delivery::mark_delivered(&db, &forward),
+            delivery::mark_delivered(&db, &backward),
+            delivery::mark_delivered_up_to(&db, newest, bob.id),
+            message::mark_message_read(&db, middle, bob.id),
+        );
+        for (what, result) in [
+            ("receipts in send order", a.err()),
+            ("receipts in reverse order", b.err()),
+            ("delivered up to the newest", up_to.err()),
+        ] {
+            assert!(result.is_none(), "round {round}, {what}: {result:?}");
+        }
+        assert!(read.is_ok(), "round {round}, read mark: {:?}", read.err());
+    }
+    let list = statuses(&app, &bob, &c).await;
+    assert!(
+        list.iter().all(|(_, s)| s == "delivered" || s == "read"),
+        "every message ends delivered or read: {list:?}"
+    );
+}
