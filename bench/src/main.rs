@@ -12,6 +12,7 @@
 
 mod engineio;
 mod idle;
+mod max;
 mod proc_stats;
 mod reads;
 mod replay;

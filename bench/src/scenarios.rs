@@ -127,7 +127,7 @@ pub async fn run(args: Vec<String>) -> anyhow::Result<bool> {
             let report = world.deliver(&ctx, 50, 3).await?;
             Ok(print("smoke", report))
         }
-        "max" => max(&ctx, &setup, &options).await,
+        "max" => crate::max::run(&ctx, &setup, &options).await,
         "idle" => {
             let connections = options.num("connections", 1000)? as usize;
             crate::idle::run(&ctx, &setup, connections, options.num("hold", 0)?).await
@@ -162,12 +162,15 @@ const WINDOW_US: u64 = 100_000;
 const STALL: Duration = Duration::from_millis(50);
 
 /// Pairs of users with a conversation each and the receivers' sockets connected.
-struct World {
+pub(crate) struct World {
     /// (sender, receiver, conversation) for each conversation.
     pairs: Vec<(BenchUser, BenchUser, uuid::Uuid)>,
     /// How many receivers (sockets) the conversations share.
     receivers: usize,
     deliveries: Arc<Mutex<Samples>>,
+    /// From each send's start to the receiver's `message_delivered` listing it (contract §6.3:
+    /// the time to mark a message delivered, as its participants learn it).
+    marked: Arc<Mutex<Samples>>,
     /// The slowest delivery of each 100 ms window of send starts (µs since `base` / WINDOW_US).
     windows: Arc<Mutex<BTreeMap<u64, Duration>>>,
     delivered: Arc<AtomicU64>,
@@ -179,7 +182,7 @@ struct World {
 impl World {
     /// `pairs` conversations, each with its own sender; the receivers are `receivers` users
     /// shared round-robin (one per conversation when `None`), each with one socket.
-    async fn new(
+    pub(crate) async fn new(
         ctx: &Context0,
         setup: &Setup,
         pairs: usize,
@@ -207,6 +210,7 @@ impl World {
             pairs: out,
             receivers: receivers.len(),
             deliveries: Arc::new(Mutex::new(Samples::default())),
+            marked: Arc::new(Mutex::new(Samples::default())),
             windows: Arc::new(Mutex::new(BTreeMap::new())),
             delivered: Arc::new(AtomicU64::new(0)),
             base: Instant::now(),
@@ -214,24 +218,42 @@ impl World {
         };
         for receiver in &receivers {
             let ws = engineio::connect(&ctx.receiver_url, &receiver.token).await?;
-            let (deliveries, windows, delivered, base, acknowledge) = (
+            let (deliveries, marked, windows, delivered, base, acknowledge) = (
                 world.deliveries.clone(),
+                world.marked.clone(),
                 world.windows.clone(),
                 world.delivered.clone(),
                 world.base,
                 ctx.acknowledge,
             );
             tokio::spawn(async move {
-                let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(u64, Duration)>();
+                // (send start, latency, whether it is the delivered mark rather than the message)
+                let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(u64, Duration, bool)>();
                 tokio::spawn(async move {
-                    while let Some((sent, latency)) = rx.recv().await {
+                    while let Some((sent, latency, mark)) = rx.recv().await {
+                        if mark {
+                            marked.lock().await.push(latency);
+                            continue;
+                        }
                         deliveries.lock().await.push(latency);
                         let mut windows = windows.lock().await;
                         let slowest = windows.entry(sent / WINDOW_US).or_default();
                         *slowest = (*slowest).max(latency);
                     }
                 });
+                let mut sent_at = std::collections::HashMap::<String, u64>::new();
                 engineio::read_events(ws, acknowledge, |name, args| {
+                    if name == "message_delivered" {
+                        let ids = args.first().and_then(|d| d["messageIds"].as_array());
+                        for id in ids.into_iter().flatten().filter_map(Value::as_str) {
+                            if let Some(sent) = sent_at.remove(id) {
+                                let latency =
+                                    base.elapsed().saturating_sub(Duration::from_micros(sent));
+                                let _ = tx.send((sent, latency, true));
+                            }
+                        }
+                        return;
+                    }
                     if name != "new_message" {
                         return;
                     }
@@ -242,11 +264,14 @@ impl World {
                         .and_then(|c| c.strip_prefix("b:"))
                         .and_then(|us| us.parse::<u64>().ok());
                     if let Some(sent) = sent {
+                        if let Some(id) = args.first().and_then(|m| m["id"].as_str()) {
+                            sent_at.insert(id.to_owned(), sent);
+                        }
                         let latency = base.elapsed().saturating_sub(Duration::from_micros(sent));
                         if latency <= LOSS_DEADLINE {
                             delivered.fetch_add(1, Ordering::Relaxed);
                         }
-                        let _ = tx.send((sent, latency));
+                        let _ = tx.send((sent, latency, false));
                     }
                 })
                 .await;
@@ -256,8 +281,14 @@ impl World {
     }
 
     /// Open loop: a send is started every 1/rate s whatever the server's pace.
-    async fn deliver(&self, ctx: &Context0, rate: u64, duration: u64) -> anyhow::Result<Value> {
+    pub(crate) async fn deliver(
+        &self,
+        ctx: &Context0,
+        rate: u64,
+        duration: u64,
+    ) -> anyhow::Result<Value> {
         *self.deliveries.lock().await = Samples::default();
+        *self.marked.lock().await = Samples::default();
         self.windows.lock().await.clear();
         self.delivered.store(0, Ordering::Relaxed);
         let total = rate * duration;
@@ -310,6 +341,13 @@ impl World {
         while self.delivered.load(Ordering::Relaxed) < ok && Instant::now() < wait_until {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        // Marks trail deliveries by the receipts' gathering time.
+        while ctx.acknowledge
+            && (self.marked.lock().await.len() as u64) < ok
+            && Instant::now() < wait_until
+        {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         let delivered = self.delivered.load(Ordering::Relaxed);
         let statuses = statuses.lock().await.clone();
         let errors: u64 = statuses
@@ -341,6 +379,7 @@ impl World {
             "lost": ok.saturating_sub(delivered),
             "http": http_latency.lock().await.summary(),
             "delivery": deliveries.summary(),
+            "marked_delivered": self.marked.lock().await.summary(),
             "stalls": stalls,
             "server_cpu_pct": server_cpu.map(round),
             "bench_cpu_pct": round(own_cpu),
@@ -348,36 +387,4 @@ impl World {
             "passed": errors == 0 && ok == delivered,
         }))
     }
-}
-
-async fn max(ctx: &Context0, setup: &Setup, options: &Options) -> anyhow::Result<bool> {
-    let world = World::new(ctx, setup, options.num("pairs", 100)? as usize, None).await?;
-    let duration = options.num("duration", 10)?;
-    let limit_ms = options.num("p99", 100)? as f64;
-    let mut best = None;
-    let mut misses = 0;
-    for rate in [
-        500, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 5000, 6000, 8000, 10000, 12000,
-    ] {
-        let report = world.deliver(ctx, rate, duration).await?;
-        let p99 = report["delivery"]["p99_ms"].as_f64().unwrap_or(f64::MAX);
-        let good = report["passed"].as_bool() == Some(true) && p99 <= limit_ms;
-        print(&format!("max step {rate}/s"), report.clone());
-        if good {
-            best = Some(report);
-            misses = 0;
-        } else {
-            // One bad step can be a checkpoint; two in a row is the limit.
-            misses += 1;
-            if misses == 2 {
-                break;
-            }
-        }
-    }
-    let summary = json!({
-        "p99_limit_ms": limit_ms,
-        "highest_rate_within_limit": best.as_ref().map(|r| r["achieved_rate"].clone()),
-        "at_that_rate": best,
-    });
-    Ok(print("max", summary))
 }
