@@ -6,7 +6,10 @@
 //! `/sync`, the PUT, a second device, another instance), so every statement that changes the
 //! status of several messages locks them first, in id order (`ORDER BY id FOR NO KEY UPDATE`):
 //! two such transactions then queue behind each other instead of deadlocking. A row whose status
-//! changed while waiting is re-checked against the `WHERE` and left out.
+//! changed while waiting is re-checked against the `WHERE` and left out. Deleting a conversation
+//! or a user cascades over its messages in index order instead; a deadlock with a receipt there
+//! (rare: both must touch the same messages at once) is rolled back by PostgreSQL, and
+//! [`mark_delivered`] runs again (a request meeting it answers `503`).
 
 use std::collections::BTreeMap;
 
@@ -65,7 +68,22 @@ async fn store_events<C: ConnectionTrait>(
 /// Marks messages delivered to their recipients: `receipts` are (recipient, message id) pairs
 /// (acknowledgements, `/sync` answers). Pairs whose message is not `sent`, or whose user is not
 /// its recipient, change nothing. One transaction for the whole batch.
+///
+/// Run once more when PostgreSQL rolls it back to break a lock conflict ([`super::is_rolled_back`]):
+/// the acknowledgement batch and `/sync` would otherwise drop the marks, or fail a page read fine.
 pub async fn mark_delivered(
+    db: &DatabaseConnection,
+    receipts: &[(Uuid, Uuid)],
+) -> Result<Vec<StoredEvent>, DataError> {
+    match mark_delivered_once(db, receipts).await {
+        Err(DataError::Db(e)) if super::is_rolled_back(&e) => {
+            mark_delivered_once(db, receipts).await
+        }
+        other => other,
+    }
+}
+
+async fn mark_delivered_once(
     db: &DatabaseConnection,
     receipts: &[(Uuid, Uuid)],
 ) -> Result<Vec<StoredEvent>, DataError> {

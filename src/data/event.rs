@@ -314,6 +314,9 @@ const PRUNE_BATCH: i64 = 500;
 /// that rate stores about 350 M, so about 15 M an hour expire) with p99 within the runs' spread.
 const PRUNE_PAUSE_FACTOR: u32 = 9;
 
+/// The longest pause: a batch slowed by a lock or a busy pool must not stall pruning for long.
+const PRUNE_PAUSE_MAX: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Deletes events created before `before`, in paced batches; returns how many.
 pub async fn prune<C: ConnectionTrait>(
     db: &C,
@@ -337,7 +340,7 @@ pub async fn prune<C: ConnectionTrait>(
             return Ok(total);
         }
         // Leave the database to the send path for a while.
-        tokio::time::sleep(started.elapsed() * PRUNE_PAUSE_FACTOR).await;
+        tokio::time::sleep((started.elapsed() * PRUNE_PAUSE_FACTOR).min(PRUNE_PAUSE_MAX)).await;
     }
 }
 

@@ -129,13 +129,14 @@ pub fn is_unavailable(err: &DbErr) -> bool {
     }
 }
 
-/// Whether PostgreSQL rolled the transaction back to let a concurrent one proceed (SQLSTATE class
-/// 40: a deadlock broken, a serialization conflict): nothing was written, and running it again
-/// normally succeeds.
+/// Whether PostgreSQL rolled the transaction back to let a concurrent one proceed: SQLSTATE
+/// `40P01` (a deadlock broken) or `40001` (a serialization conflict). Nothing was written, and
+/// running it again normally succeeds. (The rest of class 40 leaves the outcome unknown.)
 pub fn is_rolled_back(err: &DbErr) -> bool {
     match err {
         DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
-            matches!(&**e, sea_orm::sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("40")))
+            matches!(&**e, sea_orm::sqlx::Error::Database(db)
+                if db.code().is_some_and(|c| c == "40P01" || c == "40001"))
         }
         _ => false,
     }
@@ -184,5 +185,57 @@ mod tests {
         )));
         assert!(!is_unavailable(&query_error(sqlx::Error::RowNotFound)));
         assert!(!is_unavailable(&DbErr::Custom("a bad row".into())));
+    }
+
+    /// A database error with only a SQLSTATE, as PostgreSQL reports one.
+    #[derive(Debug)]
+    struct Sqlstate(&'static str);
+
+    impl std::fmt::Display for Sqlstate {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "SQLSTATE {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Sqlstate {}
+
+    impl sqlx::error::DatabaseError for Sqlstate {
+        fn message(&self) -> &str {
+            self.0
+        }
+        fn code(&self) -> Option<std::borrow::Cow<'_, str>> {
+            Some(self.0.into())
+        }
+        fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+            self
+        }
+        fn kind(&self) -> sqlx::error::ErrorKind {
+            sqlx::error::ErrorKind::Other
+        }
+    }
+
+    #[test]
+    fn only_a_broken_deadlock_or_serialization_conflict_counts_as_rolled_back() {
+        let rolled_back = |code| {
+            super::is_rolled_back(&query_error(sqlx::Error::Database(Box::new(Sqlstate(
+                code,
+            )))))
+        };
+        assert!(rolled_back("40P01"), "deadlock detected");
+        assert!(rolled_back("40001"), "serialization failure");
+        assert!(
+            !rolled_back("40003"),
+            "statement completion unknown: maybe written"
+        );
+        assert!(
+            !rolled_back("23505"),
+            "a unique violation is the statement's own failure"
+        );
     }
 }

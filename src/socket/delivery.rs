@@ -79,12 +79,7 @@ pub async fn run(
                 }
             }
         }
-        let mut marked = crate::data::delivery::mark_delivered(&db, &batch).await;
-        if matches!(&marked, Err(crate::data::DataError::Db(e)) if crate::data::is_rolled_back(e)) {
-            // Rolled back to let a concurrent transaction through: nothing was stored.
-            marked = crate::data::delivery::mark_delivered(&db, &batch).await;
-        }
-        match marked {
+        match crate::data::delivery::mark_delivered(&db, &batch).await {
             Ok(events) => realtime.deliver(&events).await,
             // The messages stay `sent`; a later acknowledgement, `/sync` or the PUT marks them.
             Err(e) => {

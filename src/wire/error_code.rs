@@ -122,7 +122,8 @@ error_codes! {
         "over the rate limit; see `Retry-After` (socket: too many events)";
     InternalServerError = "INTERNAL_SERVER_ERROR", 500, Both,
         "a server fault, never a client mistake";
-    ServiceUnavailable = "SERVICE_UNAVAILABLE", 503, Http, "the database is unreachable; retry";
+    ServiceUnavailable = "SERVICE_UNAVAILABLE", 503, Http,
+        "the database is unreachable, or it rolled the request's transaction back to break a lock conflict (nothing was written); retry";
     InvalidStatus = "INVALID_STATUS", 400, Socket,
         "`update_status` with something other than `online` or `offline`";
     InvalidChatId = "INVALID_CHAT_ID", 400, Socket,
