@@ -147,10 +147,9 @@ pub async fn register(io: &SocketIo, state: AppState) {
             stream
                 .start(&socket, &state.realtime, session.user_id, from)
                 .await;
-            let peers = socket.extensions.remove::<PresencePeers>().map(|p| p.0);
             state
                 .presence
-                .snapshot(&state, &socket, session.user_id, peers)
+                .snapshot(&state, &socket, session.user_id)
                 .await;
             tracing::debug!(socket.id = %socket.id, "socket ready");
         }
@@ -164,11 +163,6 @@ pub async fn register(io: &SocketIo, state: AppState) {
 /// The handshake's `auth.since`, kept from the connect middleware to the connect handler.
 #[derive(Clone)]
 struct ReplayFrom(stream::StreamStart);
-
-/// The user's presence recipients, read once per connect for both the online announcement (in
-/// the middleware) and the snapshot (in the connect handler): one query instead of two.
-#[derive(Clone)]
-struct PresencePeers(Vec<uuid::Uuid>);
 
 async fn set_up(socket: &SocketRef, state: &AppState, session: SocketSession) {
     // The user's room is joined when the event stream starts (in the connect handler); the
@@ -188,15 +182,8 @@ async fn set_up(socket: &SocketRef, state: &AppState, session: SocketSession) {
             state.presence.socket_disconnected(&state, user_id, socket.id).await;
         }
     });
-    // On failure, each of the two reads on its own (and logs what it could not do).
-    let peers = crate::data::conversation::list_peer_ids(&state.db, user_id)
-        .await
-        .ok();
-    if let Some(peers) = &peers {
-        socket.extensions.insert(PresencePeers(peers.clone()));
-    }
     state
         .presence
-        .socket_connected(state, user_id, socket.id, peers.as_deref())
+        .socket_connected(state, user_id, socket.id)
         .await;
 }

@@ -109,19 +109,12 @@ impl Presence {
         announce
     }
 
-    /// A socket of `user` connected (set online). `peers` are the user's presence recipients
-    /// when the caller has them (`None`: read here if needed).
-    pub async fn socket_connected(
-        &self,
-        state: &AppState,
-        user: Uuid,
-        socket: Sid,
-        peers: Option<&[Uuid]>,
-    ) {
+    /// A socket of `user` connected (set online).
+    pub async fn socket_connected(&self, state: &AppState, user: Uuid, socket: Sid) {
         let announce = self.update(user, |p| {
             p.sockets.insert(socket, true);
         });
-        self.announce(state, user, announce, peers).await;
+        self.announce(state, user, announce).await;
     }
 
     /// A socket of `user` set itself online or offline.
@@ -131,7 +124,7 @@ impl Presence {
                 *status = online;
             }
         });
-        self.announce(state, user, announce, None).await;
+        self.announce(state, user, announce).await;
     }
 
     /// A socket of `user` disconnected.
@@ -153,28 +146,18 @@ impl Presence {
                 tracing::warn!(user.id = %user, error = %e, "could not store last_seen");
             }
         }
-        self.announce(state, user, announce, None).await;
+        self.announce(state, user, announce).await;
     }
 
     /// Sends one socket that just connected `user_status_changed(peer, "online")` for each user
-    /// it shares a conversation with who is online now, on any instance (contract §5). `peers`
-    /// as in [`Self::socket_connected`].
-    pub async fn snapshot(
-        &self,
-        state: &AppState,
-        socket: &SocketRef,
-        user: Uuid,
-        peers: Option<Vec<Uuid>>,
-    ) {
-        let peers = match peers {
-            Some(peers) => peers,
-            None => match crate::data::conversation::list_peer_ids(&state.db, user).await {
-                Ok(peers) => peers,
-                Err(e) => {
-                    tracing::warn!(user.id = %user, error = %e, "presence snapshot skipped");
-                    return;
-                }
-            },
+    /// it shares a conversation with who is online now, on any instance (contract §5).
+    pub async fn snapshot(&self, state: &AppState, socket: &SocketRef, user: Uuid) {
+        let peers = match crate::data::conversation::list_peer_ids(&state.db, user).await {
+            Ok(peers) => peers,
+            Err(e) => {
+                tracing::warn!(user.id = %user, error = %e, "presence snapshot skipped");
+                return;
+            }
         };
         let local = || self.announced_among(&peers);
         let online: Vec<Uuid> = match &self.store {
@@ -193,13 +176,7 @@ impl Presence {
         }
     }
 
-    async fn announce(
-        &self,
-        state: &AppState,
-        user: Uuid,
-        announce: Announce,
-        peers: Option<&[Uuid]>,
-    ) {
+    async fn announce(&self, state: &AppState, user: Uuid, announce: Announce) {
         match announce {
             Announce::Nothing => {}
             Announce::Online => {
@@ -213,7 +190,7 @@ impl Presence {
                 // Redis unreachable: announce what this instance knows (a duplicate `online`
                 // is harmless, a missing one is not).
                 if flipped.unwrap_or(true) {
-                    send_status(state, user, true, peers).await;
+                    send_status(state, user, true).await;
                 }
             }
             Announce::OfflineAfterGrace(generation) => {
@@ -232,7 +209,7 @@ impl Presence {
                     };
                     drop(order);
                     if flipped.unwrap_or(true) {
-                        send_status(&state, user, false, None).await;
+                        send_status(&state, user, false).await;
                     }
                 });
             }
@@ -256,28 +233,19 @@ impl Presence {
     }
 }
 
-/// Tells `user`'s presence recipients (`peers`, read here when `None`) that they went online or
-/// offline.
-async fn send_status(state: &AppState, user: Uuid, online: bool, peers: Option<&[Uuid]>) {
+async fn send_status(state: &AppState, user: Uuid, online: bool) {
     tracing::debug!(user.id = %user, online, "presence changes");
-    let read;
-    let peers = match peers {
-        Some(peers) => peers,
-        None => match crate::data::conversation::list_peer_ids(&state.db, user).await {
-            Ok(peers) => {
-                read = peers;
-                &read
-            }
-            Err(e) => {
-                tracing::warn!(user.id = %user, error = %e, "could not load presence recipients");
-                return;
-            }
-        },
+    let peers = match crate::data::conversation::list_peer_ids(&state.db, user).await {
+        Ok(peers) => peers,
+        Err(e) => {
+            tracing::warn!(user.id = %user, error = %e, "could not load presence recipients");
+            return;
+        }
     };
     state
         .realtime
         .emit(
-            peers,
+            &peers,
             ServerEvent::UserStatusChanged {
                 user_id: user,
                 status: if online {
@@ -306,7 +274,7 @@ pub async fn keep_alive(state: AppState) {
         match registered {
             Ok(flipped) => {
                 for user in flipped {
-                    send_status(&state, user, true, None).await;
+                    send_status(&state, user, true).await;
                 }
             }
             Err(e) => tracing::debug!(error = %e, "presence heartbeat skipped"),
@@ -350,7 +318,7 @@ pub async fn reap(state: AppState) {
             if let Err(e) = crate::data::user::update_last_seen(&state.db, user).await {
                 tracing::warn!(user.id = %user, error = %e, "could not store last_seen");
             }
-            send_status(&state, user, false, None).await;
+            send_status(&state, user, false).await;
         }
     }
 }
