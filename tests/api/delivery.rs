@@ -219,12 +219,7 @@ async fn syncing_a_page_again_marks_nothing_twice() {
 async fn concurrent_receipts_and_read_marks_over_the_same_messages_never_deadlock() {
     use confab::data::{delivery, durable};
     use sea_orm::{ConnectionTrait, DbBackend, Statement};
-    // 320 sends from one user, beyond the default burst.
-    let app = TestApp::spawn_with(&[
-        ("RATE_LIMIT_USER_BURST", "100000"),
-        ("RATE_LIMIT_USER_PER_MINUTE", "1000000"),
-    ])
-    .await;
+    let app = TestApp::spawn_for_bulk_sends().await;
     let (alice, bob) = (app.user("alice").await, app.user("bob").await);
     let c = app.conversation(&alice, &bob).await;
     let db = app.state.db.clone();

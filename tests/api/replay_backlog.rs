@@ -12,11 +12,7 @@ use crate::{
 
 #[tokio::test]
 async fn a_reconnect_that_missed_thousands_of_events_gets_all_of_them_in_order() {
-    let app = TestApp::spawn_with(&[
-        ("RATE_LIMIT_USER_PER_MINUTE", "1000000"),
-        ("RATE_LIMIT_USER_BURST", "100000"),
-    ])
-    .await;
+    let app = TestApp::spawn_for_bulk_sends().await;
     let (alice, bob) = (app.user("alice").await, app.user("bob").await);
     let c = app.conversation(&alice, &bob).await;
     let (_, start) = sync(&app, &bob, "").await;

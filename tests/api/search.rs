@@ -340,11 +340,7 @@ async fn message_search_finds_words_in_every_script_in_both_search_phases() {
 
 #[tokio::test]
 async fn a_word_too_sparse_for_the_newest_messages_is_found_exactly_through_the_index() {
-    let app = TestApp::spawn_with(&[
-        ("RATE_LIMIT_USER_PER_MINUTE", "1000000"),
-        ("RATE_LIMIT_USER_BURST", "100000"),
-    ])
-    .await;
+    let app = TestApp::spawn_for_bulk_sends().await;
     let (alice, bob) = (app.user("alice").await, app.user("bob").await);
     let c = app.conversation(&alice, &bob).await;
     // 620 messages: "quince" in the five oldest (sent one by one, so their order is known) and

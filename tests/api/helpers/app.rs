@@ -37,6 +37,16 @@ impl TestApp {
         Self::spawn_with(&[]).await
     }
 
+    /// Spawns the app with per-user rate limits far above anything a test sends (for tests that
+    /// send hundreds of messages from one user).
+    pub async fn spawn_for_bulk_sends() -> Self {
+        Self::spawn_with(&[
+            ("RATE_LIMIT_USER_PER_MINUTE", "1000000"),
+            ("RATE_LIMIT_USER_BURST", "100000"),
+        ])
+        .await
+    }
+
     /// Spawns the app with extra or overriding configuration variables.
     pub async fn spawn_with(overrides: &[(&str, &str)]) -> Self {
         init_test_logging();
