@@ -128,7 +128,8 @@ mod libc_errno {
 /// Nagle's algorithm (RFC 896) on, a frame written while the previous one is not yet acknowledged
 /// waits for the peer's TCP ACK, and the peer may hold that ACK for its delayed-ACK timer (up to
 /// 40 ms on Linux, RFC 1122 §4.2.3.2 allows 500 ms). Measured at 2,000 msg/s with every receiver
-/// acknowledging: delivery p50 19–23 ms with Nagle on, against 3.7 ms from commit to emit.
+/// acknowledging: delivery p50 20–26 ms with Nagle on and 5.8–7.6 ms with it off (BENCHMARKS.md),
+/// where the server emitted at p50 3.7 ms after the batch started.
 pub trait NoDelay {
     /// Sets `TCP_NODELAY`.
     fn set_nodelay(&self, nodelay: bool) -> io::Result<()>;

@@ -201,15 +201,16 @@ async fn write(db: &DatabaseConnection, batch: Vec<SendRequest>, count: &AtomicU
 }
 
 /// One error for every request of a failed batch. `DbErr` is not `Clone`; an unreachable
-/// database stays one (so every request answers `503`), anything else becomes a custom error
-/// with the text.
+/// database, or a transaction it rolled back to break a lock conflict, becomes a connection error
+/// (so every request answers `503`, as `From<DbErr> for ApiError` does for both), anything else a
+/// custom error with the text.
 fn shared_db_error(err: &DbErr) -> DbErr {
     match err {
         DbErr::ConnectionAcquire(e) => DbErr::ConnectionAcquire(match e {
             sea_orm::ConnAcquireErr::Timeout => sea_orm::ConnAcquireErr::Timeout,
             sea_orm::ConnAcquireErr::ConnectionClosed => sea_orm::ConnAcquireErr::ConnectionClosed,
         }),
-        _ if super::is_unavailable(err) => {
+        _ if super::is_unavailable(err) || super::is_rolled_back(err) => {
             DbErr::Conn(sea_orm::RuntimeErr::Internal(err.to_string()))
         }
         other => DbErr::Custom(other.to_string()),
