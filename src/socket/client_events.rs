@@ -17,7 +17,7 @@ use governor::{
 use socketioxide::extract::TryData;
 use uuid::Uuid;
 
-use super::{SocketRef, handshake::SocketSession, typing::NotRelayed};
+use super::{SocketRef, handshake::SocketSession, lifecycle::Lifecycle, typing::NotRelayed};
 use crate::{
     state::AppState,
     wire::{ClientEvent, ErrorCode, PresenceStatus, ServerEvent, event::RawArgs},
@@ -156,10 +156,16 @@ async fn handle(socket: &SocketRef, state: &AppState, session: &SocketSession, e
     match event {
         ClientEvent::UpdateStatus(status) => {
             let online = status == PresenceStatus::Online;
-            state
-                .presence
-                .socket_set_status(state, session.user_id, socket.id, online)
-                .await;
+            let registered = socket
+                .extensions
+                .get::<Lifecycle>()
+                .is_some_and(|lifecycle| lifecycle.set_status(online));
+            if registered {
+                state
+                    .presence
+                    .socket_set_status(state, session.user_id, socket.id, online)
+                    .await;
+            }
         }
         ClientEvent::Typing {
             conversation_id,

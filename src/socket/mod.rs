@@ -9,6 +9,7 @@ pub mod client_events;
 pub mod delivery;
 pub mod events;
 pub mod handshake;
+pub mod lifecycle;
 pub mod presence;
 pub mod remote;
 pub mod session_watch;
@@ -19,7 +20,7 @@ pub mod typing;
 use engineioxide::service::NotFoundService;
 use socketioxide::{handler::ConnectHandler, service::SocketIoService, socket::DisconnectReason};
 
-use self::handshake::SocketSession;
+use self::{handshake::SocketSession, lifecycle::Lifecycle};
 use crate::{cluster::driver::Driver, config::PresenceConfig, state::AppState};
 
 /// socketioxide's Redis adapter (`socketioxide-redis`) over our driver: across instances with
@@ -140,6 +141,19 @@ pub async fn register(io: &SocketIo, state: AppState) {
                 let _ = socket.disconnect();
                 return;
             }
+            let user_id = session.user_id;
+            let registered = socket.extensions.get::<Lifecycle>().and_then(|lifecycle| {
+                lifecycle.connect(|online| {
+                    state.metrics.open_sockets.inc();
+                    state.presence.socket_connected(user_id, socket.id, online)
+                })
+            });
+            // Gone already: the disconnect handler found nothing to undo, nor is there anything
+            // to start.
+            let Some(owes_online) = registered else {
+                return;
+            };
+            tracing::info!(socket.id = %socket.id, user.id = %user_id, "socket connected");
             let from = socket
                 .extensions
                 .remove::<ReplayFrom>()
@@ -149,7 +163,7 @@ pub async fn register(io: &SocketIo, state: AppState) {
                 .await;
             state
                 .presence
-                .snapshot(&state, &socket, session.user_id)
+                .socket_ready(&state, &socket, session.user_id, owes_online)
                 .await;
             tracing::debug!(socket.id = %socket.id, "socket ready");
         }
@@ -164,26 +178,35 @@ pub async fn register(io: &SocketIo, state: AppState) {
 #[derive(Clone)]
 struct ReplayFrom(stream::StreamStart);
 
+/// Prepares a socket in the connect middleware. Nothing here needs undoing if the client hangs
+/// up before it is connected ([`lifecycle`]): presence and the connection count are registered
+/// by the connect handler.
 async fn set_up(socket: &SocketRef, state: &AppState, session: SocketSession) {
     // The user's room is joined when the event stream starts (in the connect handler); the
     // session's room, with the session, in the middleware.
     socket.extensions.insert(stream::SocketStream::default());
+    let lifecycle = Lifecycle::default();
+    socket.extensions.insert(lifecycle.clone());
     let user_id = session.user_id;
     client_events::attach(socket, state);
-    state.metrics.open_sockets.inc();
-    tracing::info!(socket.id = %socket.id, user.id = %user_id, "socket connected");
 
     let on_disconnect_state = state.clone();
     socket.on_disconnect(move |socket: SocketRef, reason: DisconnectReason| {
         let state = on_disconnect_state.clone();
+        let lifecycle = lifecycle.clone();
         async move {
+            if !lifecycle.disconnect() {
+                // Never registered, but its client events were taken from the moment it joined
+                // the namespace: a typing indicator it started must not outlive the user's
+                // sockets (contract §5).
+                if !state.presence.has_sockets(user_id) {
+                    state.realtime.typing().user_left(&state.realtime, user_id).await;
+                }
+                return;
+            }
             state.metrics.open_sockets.dec();
             tracing::info!(socket.id = %socket.id, user.id = %user_id, ?reason, "socket disconnected");
             state.presence.socket_disconnected(&state, user_id, socket.id).await;
         }
     });
-    state
-        .presence
-        .socket_connected(state, user_id, socket.id)
-        .await;
 }

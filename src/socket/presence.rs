@@ -109,12 +109,15 @@ impl Presence {
         announce
     }
 
-    /// A socket of `user` connected (set online).
-    pub async fn socket_connected(&self, state: &AppState, user: Uuid, socket: Sid) {
+    /// A socket of `user` connected, set `online` or not (`update_status` may come first). True
+    /// when the user just came online: the announcement is then owed, and made by
+    /// [`Self::socket_ready`] once the socket's replay is done, with the same read of the user's
+    /// peers as its snapshot.
+    pub fn socket_connected(&self, user: Uuid, socket: Sid, online: bool) -> bool {
         let announce = self.update(user, |p| {
-            p.sockets.insert(socket, true);
+            p.sockets.insert(socket, online);
         });
-        self.announce(state, user, announce).await;
+        matches!(announce, Announce::Online)
     }
 
     /// A socket of `user` set itself online or offline.
@@ -149,19 +152,39 @@ impl Presence {
         self.announce(state, user, announce).await;
     }
 
-    /// Sends one socket that just connected `user_status_changed(peer, "online")` for each user
-    /// it shares a conversation with who is online now, on any instance (contract §5).
-    pub async fn snapshot(&self, state: &AppState, socket: &SocketRef, user: Uuid) {
-        let peers = match crate::data::conversation::list_peer_ids(&state.db, user).await {
-            Ok(peers) => peers,
-            Err(e) => {
-                tracing::warn!(user.id = %user, error = %e, "presence snapshot skipped");
-                return;
+    /// A socket of `user` finished its replay (`socket::stream`): makes the online announcement
+    /// [`Self::socket_connected`] owed (`owes_online`) and sends the socket its snapshot.
+    ///
+    /// Both use one read of the user's presence recipients, made now rather than in the connect
+    /// middleware: a block committed during the replay is then already in it, so the snapshot
+    /// never shows a peer the replayed stream says is blocked.
+    pub async fn socket_ready(
+        &self,
+        state: &AppState,
+        socket: &SocketRef,
+        user: Uuid,
+        owes_online: bool,
+    ) {
+        let Some(peers) = presence_recipients(state, user).await else {
+            // Still registered across instances (with Redis), and announced if a second read
+            // gets through: as before the announcement waited for the replay.
+            if owes_online {
+                self.announce_online(state, user, None).await;
             }
+            return;
         };
-        let local = || self.announced_among(&peers);
+        if owes_online {
+            self.announce_online(state, user, Some(&peers)).await;
+        }
+        self.snapshot(socket, &peers).await;
+    }
+
+    /// Sends one socket that just connected `user_status_changed(peer, "online")` for each of
+    /// `peers` (the user's presence recipients) online now, on any instance (contract §5).
+    async fn snapshot(&self, socket: &SocketRef, peers: &[Uuid]) {
+        let local = || self.announced_among(peers);
         let online: Vec<Uuid> = match &self.store {
-            Some(store) => store.online_among(&peers).await.unwrap_or_else(|e| {
+            Some(store) => store.online_among(peers).await.unwrap_or_else(|e| {
                 tracing::warn!(error = %e, "presence snapshot from this instance only");
                 local()
             }),
@@ -179,20 +202,7 @@ impl Presence {
     async fn announce(&self, state: &AppState, user: Uuid, announce: Announce) {
         match announce {
             Announce::Nothing => {}
-            Announce::Online => {
-                let flipped = match &self.store {
-                    Some(store) => {
-                        let _order = self.store_order.lock().await;
-                        store.register(&[user]).await.map(|f| f.contains(&user))
-                    }
-                    None => Ok(true),
-                };
-                // Redis unreachable: announce what this instance knows (a duplicate `online`
-                // is harmless, a missing one is not).
-                if flipped.unwrap_or(true) {
-                    send_status(state, user, true).await;
-                }
-            }
+            Announce::Online => self.announce_online(state, user, None).await,
             Announce::OfflineAfterGrace(generation) => {
                 let state = state.clone();
                 let grace = self.grace;
@@ -216,6 +226,56 @@ impl Presence {
         }
     }
 
+    /// Tells `user`'s peers (`peers`, read when `None`) that they are online, unless they went
+    /// offline since (a socket that dropped during a replay longer than the grace period).
+    ///
+    /// The `offline` of that case may also be confirmed while this `online` is on its way (the
+    /// order lock is not held across the emit: with Redis, a storm of connects would queue on
+    /// it); the user is then told offline once more, so the last word is right.
+    async fn announce_online(&self, state: &AppState, user: Uuid, peers: Option<&[Uuid]>) {
+        let flipped = {
+            let _order = self.store_order.lock().await;
+            if !self.is_announced(user) {
+                return;
+            }
+            match &self.store {
+                Some(store) => store.register(&[user]).await.map(|f| f.contains(&user)),
+                None => Ok(true),
+            }
+        };
+        // Redis unreachable: announce what this instance knows (a duplicate `online` is
+        // harmless, a missing one is not).
+        if !flipped.unwrap_or(true) {
+            return;
+        }
+        let read;
+        let peers = match peers {
+            Some(peers) => peers,
+            None => {
+                let Some(peers) = presence_recipients(state, user).await else {
+                    return;
+                };
+                read = peers;
+                &read
+            }
+        };
+        send_status_to(state, user, true, peers).await;
+        if !self.is_announced(user) {
+            send_status_to(state, user, false, peers).await;
+        }
+    }
+
+    /// Whether `user` is announced online by this instance.
+    fn is_announced(&self, user: Uuid) -> bool {
+        !self.announced_among(&[user]).is_empty()
+    }
+
+    /// Whether any socket of `user` is registered on this instance.
+    pub fn has_sockets(&self, user: Uuid) -> bool {
+        let users = self.users.lock().unwrap_or_else(|e| e.into_inner());
+        users.get(&user).is_some_and(|p| !p.sockets.is_empty())
+    }
+
     /// True when nothing changed since the offline was scheduled; records it as announced.
     fn confirm_offline(&self, user: Uuid, generation: u64) -> bool {
         let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
@@ -233,19 +293,30 @@ impl Presence {
     }
 }
 
-async fn send_status(state: &AppState, user: Uuid, online: bool) {
-    tracing::debug!(user.id = %user, online, "presence changes");
-    let peers = match crate::data::conversation::list_peer_ids(&state.db, user).await {
-        Ok(peers) => peers,
-        Err(e) => {
+/// `user`'s presence recipients; `None` (logged) when the database could not say.
+async fn presence_recipients(state: &AppState, user: Uuid) -> Option<Vec<Uuid>> {
+    crate::data::conversation::list_peer_ids(&state.db, user)
+        .await
+        .inspect_err(|e| {
             tracing::warn!(user.id = %user, error = %e, "could not load presence recipients");
-            return;
-        }
-    };
+        })
+        .ok()
+}
+
+/// Tells `user`'s presence recipients, read here, that they went online or offline.
+async fn send_status(state: &AppState, user: Uuid, online: bool) {
+    if let Some(peers) = presence_recipients(state, user).await {
+        send_status_to(state, user, online, &peers).await;
+    }
+}
+
+/// Tells `peers` that `user` went online or offline.
+async fn send_status_to(state: &AppState, user: Uuid, online: bool, peers: &[Uuid]) {
+    tracing::debug!(user.id = %user, online, "presence changes");
     state
         .realtime
         .emit(
-            &peers,
+            peers,
             ServerEvent::UserStatusChanged {
                 user_id: user,
                 status: if online {

@@ -29,10 +29,16 @@ async fn a_late_observer_learns_at_once_who_among_its_contacts_is_online() {
     let (args, _) = bob_socket.next_event("user_status_changed").await;
     assert_eq!(args, vec![json!(alice.id), json!("online")]);
     // Nothing about dave or carol comes before the next event bob is sent.
-    bob_socket
+    assert_no_status_change_comes_next(&mut bob_socket).await;
+}
+
+/// Asserts that no `user_status_changed` reaches `socket` before the answer to an event sent now
+/// (a `typing` for no conversation, answered with `error`): the server sends in order.
+async fn assert_no_status_change_comes_next(socket: &mut RawSocket) {
+    socket
         .emit("typing", vec![json!("not-a-conversation"), json!(true)])
         .await;
-    let (_, skipped) = bob_socket.next_event("error").await;
+    let (_, skipped) = socket.next_event("error").await;
     assert!(
         !skipped.contains(&"user_status_changed".to_owned()),
         "{skipped:?}"
@@ -122,4 +128,27 @@ async fn typing_stops_by_itself_after_the_typing_timeout() {
         b.next_event("user_typing").await.0,
         vec![json!(alice_id), json!(false), json!(c)]
     );
+}
+
+#[tokio::test]
+async fn a_client_that_drops_during_its_handshake_leaves_nobody_online() {
+    let app = TestApp::spawn_with(&[("PRESENCE_GRACE", "0")]).await;
+    let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+    app.conversation(&alice, &bob).await;
+    // Alice's client sends its connect packet and hangs up at once, again and again: some of
+    // these drop while the server is still authenticating it, before the socket is connected.
+    for _ in 0..40 {
+        let mut socket = RawSocket::open(&app, &[]).await;
+        socket
+            .send(&format!("40{}", json!({ "token": alice.token })))
+            .await;
+        socket.close_now().await;
+    }
+    // The server handles each connect within milliseconds; a registration that leaks would be
+    // there by now (before the fix, 35 of 40 stayed)...
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // ...and none is: bob is the only socket counted, and he is not told that alice is online.
+    let mut bob_socket = RawSocket::authenticated(&app, &bob.token).await;
+    app.wait_for_open_sockets(1).await;
+    assert_no_status_change_comes_next(&mut bob_socket).await;
 }

@@ -13,8 +13,7 @@ async fn a_websocket_only_client_connects_on_the_http_port() {
     let token = app.bearer_for("ws").await;
     let client = SocketClient::connect(&app, &token, TransportType::Websocket).await;
     // The server counts it: the upgrade really reached socketioxide.
-    let text = app.get("/metrics").await.text().await.unwrap();
-    assert!(text.contains("confab_socket_connections 1"), "{text}");
+    app.wait_for_open_sockets(1).await;
     client.close().await;
 }
 

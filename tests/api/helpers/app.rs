@@ -143,6 +143,24 @@ impl TestApp {
             .expect("request")
     }
 
+    /// Waits (up to 10 s) until `/metrics` counts `count` open sockets: the count changes in the
+    /// connect and disconnect handlers, which run after the client's own handshake is done.
+    pub async fn wait_for_open_sockets(&self, count: usize) {
+        let expected = format!("confab_socket_connections {count}\n");
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let metrics = self.get("/metrics").await.text().await.expect("metrics");
+            if metrics.contains(&expected) {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "expected {count} open sockets: {metrics}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     /// Runs the whole OAuth flow as a browser would: start, the provider's authorization redirect,
     /// the callback with the state cookie. Returns the callback's response.
     pub async fn oauth_callback_response(
