@@ -10,6 +10,7 @@
 mod helpers;
 
 mod auth;
+mod auth_sessions;
 mod blocking;
 mod cluster;
 mod conversation;
@@ -25,6 +26,7 @@ mod indexes;
 mod infra;
 mod instance_crash;
 mod message;
+mod message_changes;
 mod oauth_state;
 mod openapi;
 mod presence;
@@ -39,3 +41,4 @@ mod slow_clients;
 mod socket;
 mod socket_flood;
 mod stream;
+mod stream_sync;
