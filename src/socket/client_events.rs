@@ -117,6 +117,28 @@ fn admit(socket: &SocketRef) -> bool {
     false
 }
 
+/// A client event's place in its socket's arrival order ([`Lifecycle::arrival`]). socketioxide
+/// runs each event's handler as a task of its own, so handlers may run in any order; it runs
+/// extractors inline, while it dispatches the packets, so this number is the order they came in.
+struct Arrival(u64);
+
+impl<A: socketioxide::adapter::Adapter> socketioxide::handler::FromMessageParts<A> for Arrival {
+    type Error = std::convert::Infallible;
+
+    fn from_message_parts(
+        socket: &std::sync::Arc<socketioxide::socket::Socket<A>>,
+        _: &mut socketioxide::handler::Value,
+        _: &Option<i64>,
+    ) -> Result<Self, Self::Error> {
+        // The slot is there from the connect middleware on, before any event is dispatched.
+        let arrival = socket
+            .extensions
+            .get::<Lifecycle>()
+            .map_or(0, |l| l.arrival());
+        Ok(Self(arrival))
+    }
+}
+
 /// Registers the client-event handlers on a connecting socket: each event goes through the
 /// socket's rate budget, its session, and typed decoding of its arguments (a bad argument is
 /// answered with its own code) before [`handle`].
@@ -126,7 +148,7 @@ pub fn attach(socket: &SocketRef, state: &AppState) {
         let state = state.clone();
         socket.on(
             name,
-            move |socket: SocketRef, TryData(args): TryData<RawArgs>| {
+            move |socket: SocketRef, Arrival(arrival): Arrival, TryData(args): TryData<RawArgs>| {
                 let state = state.clone();
                 async move {
                     if !admit(&socket) {
@@ -139,7 +161,7 @@ pub fn attach(socket: &SocketRef, state: &AppState) {
                     // argument reports its own code.
                     let args = args.unwrap_or_default();
                     match ClientEvent::decode(name, &args) {
-                        Some(Ok(event)) => handle(&socket, &state, &session, event).await,
+                        Some(Ok(event)) => handle(&socket, &state, &session, event, arrival).await,
                         Some(Err((code, message))) => {
                             send_error(&socket, code, message);
                         }
@@ -152,19 +174,24 @@ pub fn attach(socket: &SocketRef, state: &AppState) {
 }
 
 /// Acts on one decoded client event.
-async fn handle(socket: &SocketRef, state: &AppState, session: &SocketSession, event: ClientEvent) {
+async fn handle(
+    socket: &SocketRef,
+    state: &AppState,
+    session: &SocketSession,
+    event: ClientEvent,
+    arrival: u64,
+) {
     match event {
         ClientEvent::UpdateStatus(status) => {
             let online = status == PresenceStatus::Online;
-            let registered = socket
-                .extensions
-                .get::<Lifecycle>()
-                .is_some_and(|lifecycle| lifecycle.set_status(online));
-            if registered {
-                state
-                    .presence
-                    .socket_set_status(state, session.user_id, socket.id, online)
-                    .await;
+            let user = session.user_id;
+            let owed = socket.extensions.get::<Lifecycle>().and_then(|lifecycle| {
+                lifecycle.set_status(online, arrival, || {
+                    state.presence.socket_set_status(user, socket.id, online)
+                })
+            });
+            if let Some(owed) = owed {
+                state.presence.announce_status(state, user, owed).await;
             }
         }
         ClientEvent::Typing {

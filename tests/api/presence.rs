@@ -152,3 +152,33 @@ async fn a_client_that_drops_during_its_handshake_leaves_nobody_online() {
     app.wait_for_open_sockets(1).await;
     assert_no_status_change_comes_next(&mut bob_socket).await;
 }
+
+// The server's runtime, as in production: the multi-threaded scheduler runs the task spawned last
+// first (its LIFO slot), which is how two handlers came to run in reverse.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statuses_sent_back_to_back_are_applied_in_the_order_sent() {
+    let app = TestApp::spawn_with(&[("PRESENCE_GRACE", "0")]).await;
+    let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+    app.conversation(&alice, &bob).await;
+    let mut alice_socket = RawSocket::authenticated(&app, &alice.token).await;
+    let status = |s: &str| ("update_status", vec![json!(s)]);
+    // socketioxide handles each event in a task of its own: before the fix, the first of two
+    // statuses read together was applied last in about two tries of three.
+    for round in 0..8 {
+        let (first, last) = if round % 2 == 0 {
+            ("offline", "online")
+        } else {
+            ("online", "offline")
+        };
+        alice_socket
+            .emit_together(&[status(first), status(last)])
+            .await;
+        // Both handled and the grace (0) over: nothing else is pending.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert_eq!(
+            app.state.presence.is_announced(alice.id),
+            last == "online",
+            "round {round}: {first} then {last}"
+        );
+    }
+}

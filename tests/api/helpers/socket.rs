@@ -250,6 +250,18 @@ impl RawSocket {
         }
     }
 
+    /// Emits events in one write, so the server reads them together (as a page that calls
+    /// `socket.emit` twice in a row makes it).
+    pub async fn emit_together(&mut self, events: &[(&str, Vec<Value>)]) {
+        for (event, args) in events {
+            let mut items = vec![Value::String((*event).to_owned())];
+            items.extend(args.iter().cloned());
+            let packet = format!("42{}", Value::Array(items));
+            self.ws.feed(Message::text(packet)).await.unwrap();
+        }
+        self.ws.flush().await.unwrap();
+    }
+
     /// Sends a raw Socket.IO packet (`42[…]` for an event).
     pub async fn send(&mut self, packet: &str) {
         self.ws

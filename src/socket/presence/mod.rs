@@ -23,6 +23,9 @@ use crate::cluster::presence::PresenceStore;
 use crate::state::AppState;
 use crate::wire::{PresenceStatus, ServerEvent};
 
+mod cluster;
+pub use cluster::{keep_alive, reap};
+
 #[derive(Default)]
 struct UserPresence {
     /// Connected sockets, and whether each is set online.
@@ -55,6 +58,9 @@ enum Announce {
     Online,
     OfflineAfterGrace(u64),
 }
+
+/// What a status change owes the user's peers ([`Presence::announce_status`]).
+pub struct StatusAnnouncement(Announce);
 
 impl Presence {
     /// `grace`: how long a user with no socket left stays online before `offline` is sent;
@@ -120,14 +126,20 @@ impl Presence {
         matches!(announce, Announce::Online)
     }
 
-    /// A socket of `user` set itself online or offline.
-    pub async fn socket_set_status(&self, state: &AppState, user: Uuid, socket: Sid, online: bool) {
-        let announce = self.update(user, |p| {
+    /// A socket of `user` set itself online or offline: recorded at once (call this in the
+    /// order the socket sent its statuses, `socket::lifecycle`); what it owes its peers is sent
+    /// by [`Self::announce_status`].
+    pub fn socket_set_status(&self, user: Uuid, socket: Sid, online: bool) -> StatusAnnouncement {
+        StatusAnnouncement(self.update(user, |p| {
             if let Some(status) = p.sockets.get_mut(&socket) {
                 *status = online;
             }
-        });
-        self.announce(state, user, announce).await;
+        }))
+    }
+
+    /// Sends what a status change owes `user`'s peers.
+    pub async fn announce_status(&self, state: &AppState, user: Uuid, owed: StatusAnnouncement) {
+        self.announce(state, user, owed.0).await;
     }
 
     /// A socket of `user` disconnected.
@@ -220,6 +232,11 @@ impl Presence {
                     drop(order);
                     if flipped.unwrap_or(true) {
                         send_status(&state, user, false).await;
+                        // Back online while this was on its way (its peers were being read):
+                        // that `online` may have gone out first, so it is sent again, last.
+                        if presence.is_announced(user) {
+                            send_status(&state, user, true).await;
+                        }
                     }
                 });
             }
@@ -266,7 +283,7 @@ impl Presence {
     }
 
     /// Whether `user` is announced online by this instance.
-    fn is_announced(&self, user: Uuid) -> bool {
+    pub fn is_announced(&self, user: Uuid) -> bool {
         !self.announced_among(&[user]).is_empty()
     }
 
@@ -327,69 +344,4 @@ async fn send_status_to(state: &AppState, user: Uuid, online: bool, peers: &[Uui
             },
         )
         .await;
-}
-
-/// Refreshes this instance's presence entries in Redis for the life of the server, and announces
-/// users whose entry had expired meanwhile (after a Redis outage) online again.
-pub async fn keep_alive(state: AppState) {
-    let Some(store) = state.presence.store.clone() else {
-        return;
-    };
-    let mut ticker = tokio::time::interval(store.heartbeat_interval());
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticker.tick().await;
-        let order = state.presence.store_order.lock().await;
-        let registered = store.register(&state.presence.announced()).await;
-        drop(order);
-        match registered {
-            Ok(flipped) => {
-                for user in flipped {
-                    send_status(&state, user, true).await;
-                }
-            }
-            Err(e) => tracing::debug!(error = %e, "presence heartbeat skipped"),
-        }
-    }
-}
-
-/// Reports offline the users whose only entries expired (their instance crashed), for the life of
-/// the server. Each expired entry is taken by exactly one instance (see `cluster::presence`).
-pub async fn reap(state: AppState) {
-    let Some(store) = state.presence.store.clone() else {
-        return;
-    };
-    let mut ticker = tokio::time::interval(store.reap_interval());
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticker.tick().await;
-        // After an outage every entry has expired; reaping before the live instances refreshed
-        // theirs would flap everyone offline and back.
-        let settled = store
-            .link()
-            .up_since()
-            .is_some_and(|since| since.elapsed() >= store.heartbeat_interval());
-        if !settled {
-            continue;
-        }
-        let gone = match store.reap().await {
-            Ok(gone) => gone,
-            Err(e) => {
-                tracing::debug!(error = %e, "presence reaping skipped");
-                continue;
-            }
-        };
-        // A user online here lost only this instance's entry (Redis lost it): the next heartbeat
-        // registers them again; they are not offline. (A set: after an instance with thousands
-        // of users crashed, comparing each against every user here was quadratic.)
-        let here: std::collections::HashSet<Uuid> =
-            state.presence.announced_among(&gone).into_iter().collect();
-        for user in gone.into_iter().filter(|u| !here.contains(u)) {
-            tracing::info!(user.id = %user, "presence expired (instance gone)");
-            if let Err(e) = crate::data::user::update_last_seen(&state.db, user).await {
-                tracing::warn!(user.id = %user, error = %e, "could not store last_seen");
-            }
-            send_status(&state, user, false).await;
-        }
-    }
 }
