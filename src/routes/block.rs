@@ -70,6 +70,10 @@ impl BlockApi {
         id: Path<Uuid>,
     ) -> Result<BlockResponse, Failure<BlockErrors>> {
         data::block::block_user(&self.state.db, auth.0.user_id, id.0).await?;
+        let presence = &self.state.presence;
+        presence
+            .sharing_changed(&self.state, auth.0.user_id, id.0)
+            .await;
         Ok(BlockResponse::Ok(JsonBody(Ack::new("User blocked"))))
     }
 
@@ -88,6 +92,10 @@ impl BlockApi {
         id: Path<Uuid>,
     ) -> Result<BlockResponse, Failure<UnblockErrors>> {
         data::block::unblock_user(&self.state.db, auth.0.user_id, id.0).await?;
+        let presence = &self.state.presence;
+        presence
+            .sharing_changed(&self.state, auth.0.user_id, id.0)
+            .await;
         Ok(BlockResponse::Ok(JsonBody(Ack::new("User unblocked"))))
     }
 

@@ -91,6 +91,8 @@ impl ConversationApi {
         let (created, events) =
             data::durable::create_conversation(&self.state.db, me, user_id.0).await?;
         self.state.realtime.deliver(&events).await;
+        let presence = &self.state.presence;
+        presence.sharing_changed(&self.state, me, user_id.0).await;
         let conversation = Conversation::from(
             data::conversation::ConversationSummary::new_conversation(created),
         );
@@ -153,8 +155,13 @@ impl ConversationApi {
         id: Path<Uuid>,
     ) -> Result<DeleteConversationResponse, Failure<ConversationErrors>> {
         let me = auth.0.user_id;
-        let (_, events) = data::durable::delete_conversation(&self.state.db, id.0, me).await?;
+        let (deleted, events) =
+            data::durable::delete_conversation(&self.state.db, id.0, me).await?;
         self.state.realtime.deliver(&events).await;
+        let presence = &self.state.presence;
+        presence
+            .sharing_changed(&self.state, deleted.p1_id, deleted.p2_id)
+            .await;
         Ok(DeleteConversationResponse::Ok(JsonBody(Ack::new(
             "Conversation deleted successfully",
         ))))

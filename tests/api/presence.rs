@@ -182,3 +182,39 @@ async fn statuses_sent_back_to_back_are_applied_in_the_order_sent() {
         );
     }
 }
+
+#[tokio::test]
+async fn presence_follows_conversations_and_blocks_changed_while_both_are_online() {
+    use reqwest::Method;
+
+    let app = TestApp::spawn().await;
+    let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+    let mut a = RawSocket::authenticated(&app, &alice.token).await;
+    let mut b = RawSocket::authenticated(&app, &bob.token).await;
+    // Each sees the other's state as it now should be, once each change is answered.
+    async fn both_see(
+        a: &mut RawSocket,
+        b: &mut RawSocket,
+        (alice, bob): (uuid::Uuid, uuid::Uuid),
+        status: &str,
+    ) {
+        let (args, _) = b.next_event("user_status_changed").await;
+        assert_eq!(args, vec![json!(alice), json!(status)]);
+        let (args, _) = a.next_event("user_status_changed").await;
+        assert_eq!(args, vec![json!(bob), json!(status)]);
+    }
+    let ids = (alice.id, bob.id);
+    // Nothing shared until they have a conversation; opening one shares it at once.
+    let c = app.conversation(&alice, &bob).await;
+    both_see(&mut a, &mut b, ids, "online").await;
+    let block = format!("/user/{}/block", bob.id);
+    app.call(&alice, Method::POST, &block, None).await;
+    both_see(&mut a, &mut b, ids, "offline").await;
+    app.call(&alice, Method::DELETE, &block, None).await;
+    both_see(&mut a, &mut b, ids, "online").await;
+    app.call(&bob, Method::DELETE, &format!("/conversations/{c}"), None)
+        .await;
+    both_see(&mut a, &mut b, ids, "offline").await;
+    assert_no_status_change_comes_next(&mut a).await;
+    assert_no_status_change_comes_next(&mut b).await;
+}

@@ -194,20 +194,41 @@ impl Presence {
     /// Sends one socket that just connected `user_status_changed(peer, "online")` for each of
     /// `peers` (the user's presence recipients) online now, on any instance (contract §5).
     async fn snapshot(&self, socket: &SocketRef, peers: &[Uuid]) {
-        let local = || self.announced_among(peers);
-        let online: Vec<Uuid> = match &self.store {
-            Some(store) => store.online_among(peers).await.unwrap_or_else(|e| {
-                tracing::warn!(error = %e, "presence snapshot from this instance only");
-                local()
-            }),
-            None => local(),
-        };
-        for peer in online {
+        for peer in self.online_among(peers).await {
             let event = ServerEvent::UserStatusChanged {
                 user_id: peer,
                 status: PresenceStatus::Online,
             };
             let _ = socket.emit(event.name(), &event.args());
+        }
+    }
+
+    /// Those of `users` online now, on any instance (this instance's view when Redis fails).
+    async fn online_among(&self, users: &[Uuid]) -> Vec<Uuid> {
+        let local = || self.announced_among(users);
+        match &self.store {
+            Some(store) => store.online_among(users).await.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "presence from this instance only");
+                local()
+            }),
+            None => local(),
+        }
+    }
+
+    /// Users `a` and `b` may have started or stopped sharing presence (a conversation created
+    /// or deleted, a block made or lifted; contract §5 shares it between users who have a
+    /// conversation and do not block each other). Each of them who is online is shown to the
+    /// other as they now should be: `online` when they share presence, `offline` when not.
+    /// Without this, a conversation opened while both were online showed each offline to the
+    /// other, and a block left the blocker shown online to the blocked user for good.
+    pub async fn sharing_changed(&self, state: &AppState, a: Uuid, b: Uuid) {
+        let Some(peers_of_a) = presence_recipients(state, a).await else {
+            return;
+        };
+        let sharing = peers_of_a.contains(&b);
+        for user in self.online_among(&[a, b]).await {
+            let observer = if user == a { b } else { a };
+            send_status_to(state, user, sharing, &[observer]).await;
         }
     }
 
