@@ -131,7 +131,14 @@ pub fn parse_duration(raw: &str) -> Option<Duration> {
     (!parsed.is_zero()).then_some(parsed)
 }
 
-/// A duration variable with a default; `0` means zero only where `allow_zero` says so. `hint` ends
+/// Whether `raw` spells a zero duration (`0`, `0s`, `0ms`, …): where a variable allows zero, every
+/// spelling of it is accepted, not only the bare number.
+pub fn is_zero_duration(raw: &str) -> bool {
+    let raw = raw.trim();
+    raw.parse::<u64>() == Ok(0) || humantime::parse_duration(raw).is_ok_and(|d| d.is_zero())
+}
+
+/// A duration variable with a default; zero is accepted only where `allow_zero` says so. `hint` ends
 /// the error message ("like 3s").
 pub(super) fn duration_or(
     name: &'static str,
@@ -142,7 +149,7 @@ pub(super) fn duration_or(
 ) -> Result<Duration, ConfigError> {
     match raw.as_deref().map(str::trim) {
         None => Ok(default),
-        Some("0") if allow_zero => Ok(Duration::ZERO),
+        Some(raw) if allow_zero && is_zero_duration(raw) => Ok(Duration::ZERO),
         Some(raw) => parse_duration(raw)
             .ok_or_else(|| ConfigError::new(name, format!("`{raw}` is not a duration {hint}"))),
     }
@@ -159,6 +166,22 @@ mod tests {
         assert_eq!(parse_duration("3600"), Some(Duration::from_secs(3600)));
         assert_eq!(parse_duration("0"), None);
         assert_eq!(parse_duration("5w"), None);
+    }
+
+    #[test]
+    fn zero_is_accepted_in_any_spelling_where_allowed() {
+        for zero in ["0", "0s", "0ms", " 0s "] {
+            assert!(is_zero_duration(zero), "{zero}");
+            assert_eq!(
+                duration_or("X", Some(zero.into()), Duration::from_secs(3), true, "").unwrap(),
+                Duration::ZERO
+            );
+            assert!(
+                duration_or("X", Some(zero.into()), Duration::from_secs(3), false, "").is_err()
+            );
+        }
+        assert!(!is_zero_duration("1s"));
+        assert!(!is_zero_duration("soon"));
     }
 
     #[test]

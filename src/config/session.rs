@@ -10,7 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::{
     AppEnv, ConfigError, Env, MIN_SECRET_LEN,
-    env::{duration_or, parse_bool, parse_duration, var},
+    env::{duration_or, is_zero_duration, parse_bool, parse_duration, var},
 };
 
 /// How sessions are signed and how long they live.
@@ -49,7 +49,7 @@ impl SessionConfig {
         )?;
         let cache_ttl = match var(env, "SESSION_CACHE_TTL").as_deref().map(str::trim) {
             None => Duration::from_secs(25),
-            Some("0") => Duration::ZERO,
+            Some(raw) if is_zero_duration(raw) => Duration::ZERO,
             Some(raw) => match parse_duration(raw) {
                 Some(ttl) if ttl <= MAX_CACHE_TTL => ttl,
                 _ => {
