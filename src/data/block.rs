@@ -19,6 +19,33 @@ pub(super) fn not_blocked_sql(a: &str, b: &str) -> String {
     )
 }
 
+/// Whether `a` and `b` share presence (contract §5): they have a conversation and neither
+/// blocks the other. One pair, one query.
+pub async fn shares_presence<C: ConnectionTrait>(
+    db: &C,
+    a: Uuid,
+    b: Uuid,
+) -> Result<bool, DataError> {
+    #[derive(FromQueryResult)]
+    struct Answer {
+        shares: bool,
+    }
+    let answer = Answer::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        format!(
+            "SELECT EXISTS (
+                 SELECT 1 FROM conversations c
+                 WHERE (c.p1_id = $1 AND c.p2_id = $2) OR (c.p1_id = $2 AND c.p2_id = $1)
+             ) AND {} AS shares",
+            not_blocked_sql("$1::uuid", "$2::uuid")
+        ),
+        [a.into(), b.into()],
+    ))
+    .one(db)
+    .await?;
+    Ok(answer.is_some_and(|a| a.shares))
+}
+
 /// Whether either of `a` and `b` blocks the other.
 pub async fn is_blocked_between<C: ConnectionTrait>(
     db: &C,

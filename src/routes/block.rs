@@ -69,10 +69,11 @@ impl BlockApi {
         /// The user to block.
         id: Path<Uuid>,
     ) -> Result<BlockResponse, Failure<BlockErrors>> {
-        data::block::block_user(&self.state.db, auth.0.user_id, id.0).await?;
-        let presence = &self.state.presence;
+        let (me, presence) = (auth.0.user_id, &self.state.presence);
+        let before = presence.shares(&self.state, me, id.0).await;
+        data::block::block_user(&self.state.db, me, id.0).await?;
         presence
-            .sharing_changed(&self.state, auth.0.user_id, id.0)
+            .sharing_changed(&self.state, me, id.0, before)
             .await;
         Ok(BlockResponse::Ok(JsonBody(Ack::new("User blocked"))))
     }
@@ -91,10 +92,11 @@ impl BlockApi {
         /// The user to unblock.
         id: Path<Uuid>,
     ) -> Result<BlockResponse, Failure<UnblockErrors>> {
-        data::block::unblock_user(&self.state.db, auth.0.user_id, id.0).await?;
-        let presence = &self.state.presence;
+        let (me, presence) = (auth.0.user_id, &self.state.presence);
+        let before = presence.shares(&self.state, me, id.0).await;
+        data::block::unblock_user(&self.state.db, me, id.0).await?;
         presence
-            .sharing_changed(&self.state, auth.0.user_id, id.0)
+            .sharing_changed(&self.state, me, id.0, before)
             .await;
         Ok(BlockResponse::Ok(JsonBody(Ack::new("User unblocked"))))
     }

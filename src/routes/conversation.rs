@@ -91,8 +91,11 @@ impl ConversationApi {
         let (created, events) =
             data::durable::create_conversation(&self.state.db, me, user_id.0).await?;
         self.state.realtime.deliver(&events).await;
+        // No conversation before, so no presence shared.
         let presence = &self.state.presence;
-        presence.sharing_changed(&self.state, me, user_id.0).await;
+        presence
+            .sharing_changed(&self.state, me, user_id.0, Some(false))
+            .await;
         let conversation = Conversation::from(
             data::conversation::ConversationSummary::new_conversation(created),
         );
@@ -160,7 +163,7 @@ impl ConversationApi {
         self.state.realtime.deliver(&events).await;
         let presence = &self.state.presence;
         presence
-            .sharing_changed(&self.state, deleted.p1_id, deleted.p2_id)
+            .conversation_deleted(&self.state, deleted.p1_id, deleted.p2_id)
             .await;
         Ok(DeleteConversationResponse::Ok(JsonBody(Ack::new(
             "Conversation deleted successfully",

@@ -130,7 +130,9 @@ impl<A: socketioxide::adapter::Adapter> socketioxide::handler::FromMessageParts<
         _: &mut socketioxide::handler::Value,
         _: &Option<i64>,
     ) -> Result<Self, Self::Error> {
-        // The slot is there from the connect middleware on, before any event is dispatched.
+        // The slot is there from the connect middleware on, before socketioxide dispatches any
+        // event (the socket joins the namespace after the middleware). Were it missing, 0 would
+        // make the status count as older than any applied, so it would be dropped, not misapplied.
         let arrival = socket
             .extensions
             .get::<Lifecycle>()

@@ -23,8 +23,9 @@ use crate::cluster::presence::PresenceStore;
 use crate::state::AppState;
 use crate::wire::{PresenceStatus, ServerEvent};
 
-mod cluster;
-pub use cluster::{keep_alive, reap};
+mod heartbeat;
+mod sharing;
+pub use heartbeat::{keep_alive, reap};
 
 #[derive(Default)]
 struct UserPresence {
@@ -215,23 +216,6 @@ impl Presence {
         }
     }
 
-    /// Users `a` and `b` may have started or stopped sharing presence (a conversation created
-    /// or deleted, a block made or lifted; contract §5 shares it between users who have a
-    /// conversation and do not block each other). Each of them who is online is shown to the
-    /// other as they now should be: `online` when they share presence, `offline` when not.
-    /// Without this, a conversation opened while both were online showed each offline to the
-    /// other, and a block left the blocker shown online to the blocked user for good.
-    pub async fn sharing_changed(&self, state: &AppState, a: Uuid, b: Uuid) {
-        let Some(peers_of_a) = presence_recipients(state, a).await else {
-            return;
-        };
-        let sharing = peers_of_a.contains(&b);
-        for user in self.online_among(&[a, b]).await {
-            let observer = if user == a { b } else { a };
-            send_status_to(state, user, sharing, &[observer]).await;
-        }
-    }
-
     async fn announce(&self, state: &AppState, user: Uuid, announce: Announce) {
         match announce {
             Announce::Nothing => {}
@@ -253,10 +237,17 @@ impl Presence {
                     drop(order);
                     if flipped.unwrap_or(true) {
                         send_status(&state, user, false).await;
-                        // Back online while this was on its way (its peers were being read):
-                        // that `online` may have gone out first, so it is sent again, last.
-                        if presence.is_announced(user) {
+                        // Back online (on any instance) while this was on its way (its peers
+                        // were being read): that `online` may have gone out first, so it is sent
+                        // again, last; and with no grace, a new `offline` may have overtaken
+                        // that one too.
+                        let online_now =
+                            || async { presence.online_among(&[user]).await.contains(&user) };
+                        if online_now().await {
                             send_status(&state, user, true).await;
+                            if !online_now().await {
+                                send_status(&state, user, false).await;
+                            }
                         }
                     }
                 });
@@ -303,7 +294,7 @@ impl Presence {
         }
     }
 
-    /// Whether `user` is announced online by this instance.
+    /// Whether `user` is announced online by this instance (public for the integration tests).
     pub fn is_announced(&self, user: Uuid) -> bool {
         !self.announced_among(&[user]).is_empty()
     }
