@@ -17,7 +17,13 @@ use governor::{
 use socketioxide::extract::TryData;
 use uuid::Uuid;
 
-use super::{SocketRef, handshake::SocketSession, lifecycle::Lifecycle, typing::NotRelayed};
+use super::{
+    SocketRef,
+    event_order::{Arrival, EventOrder},
+    handshake::SocketSession,
+    lifecycle::Lifecycle,
+    typing::NotRelayed,
+};
 use crate::{
     state::AppState,
     wire::{ClientEvent, ErrorCode, PresenceStatus, ServerEvent, event::RawArgs},
@@ -117,30 +123,6 @@ fn admit(socket: &SocketRef) -> bool {
     false
 }
 
-/// A client event's place in its socket's arrival order ([`Lifecycle::arrival`]). socketioxide
-/// runs each event's handler as a task of its own, so handlers may run in any order; it runs
-/// extractors inline, while it dispatches the packets, so this number is the order they came in.
-struct Arrival(u64);
-
-impl<A: socketioxide::adapter::Adapter> socketioxide::handler::FromMessageParts<A> for Arrival {
-    type Error = std::convert::Infallible;
-
-    fn from_message_parts(
-        socket: &std::sync::Arc<socketioxide::socket::Socket<A>>,
-        _: &mut socketioxide::handler::Value,
-        _: &Option<i64>,
-    ) -> Result<Self, Self::Error> {
-        // The slot is there from the connect middleware on, before socketioxide dispatches any
-        // event (the socket joins the namespace after the middleware). Were it missing, 0 would
-        // make the status count as older than any applied, so it would be dropped, not misapplied.
-        let arrival = socket
-            .extensions
-            .get::<Lifecycle>()
-            .map_or(0, |l| l.arrival());
-        Ok(Self(arrival))
-    }
-}
-
 /// Registers the client-event handlers on a connecting socket: each event goes through the
 /// socket's rate budget, its session, and typed decoding of its arguments (a bad argument is
 /// answered with its own code) before [`handle`].
@@ -152,23 +134,28 @@ pub fn attach(socket: &SocketRef, state: &AppState) {
             name,
             move |socket: SocketRef, Arrival(arrival): Arrival, TryData(args): TryData<RawArgs>| {
                 let state = state.clone();
+                let order = socket.extensions.get::<EventOrder>().unwrap_or_default();
                 async move {
-                    if !admit(&socket) {
-                        return;
-                    }
-                    let Some(session) = socket.extensions.get::<SocketSession>() else {
-                        return;
-                    };
-                    // Arguments that are not even a JSON list decode as none, so each required
-                    // argument reports its own code.
-                    let args = args.unwrap_or_default();
-                    match ClientEvent::decode(name, &args) {
-                        Some(Ok(event)) => handle(&socket, &state, &session, event, arrival).await,
-                        Some(Err((code, message))) => {
-                            send_error(&socket, code, message);
+                    // In arrival order (`event_order`), the rate budget included.
+                    let work = async move {
+                        if !admit(&socket) {
+                            return;
                         }
-                        None => {}
-                    }
+                        let Some(session) = socket.extensions.get::<SocketSession>() else {
+                            return;
+                        };
+                        // Arguments that are not even a JSON list decode as none, so each
+                        // required argument reports its own code.
+                        let args = args.unwrap_or_default();
+                        match ClientEvent::decode(name, &args) {
+                            Some(Ok(event)) => handle(&socket, &state, &session, event).await,
+                            Some(Err((code, message))) => {
+                                send_error(&socket, code, message);
+                            }
+                            None => {}
+                        }
+                    };
+                    order.run(arrival, work).await;
                 }
             },
         );
@@ -176,19 +163,13 @@ pub fn attach(socket: &SocketRef, state: &AppState) {
 }
 
 /// Acts on one decoded client event.
-async fn handle(
-    socket: &SocketRef,
-    state: &AppState,
-    session: &SocketSession,
-    event: ClientEvent,
-    arrival: u64,
-) {
+async fn handle(socket: &SocketRef, state: &AppState, session: &SocketSession, event: ClientEvent) {
     match event {
         ClientEvent::UpdateStatus(status) => {
             let online = status == PresenceStatus::Online;
             let user = session.user_id;
             let owed = socket.extensions.get::<Lifecycle>().and_then(|lifecycle| {
-                lifecycle.set_status(online, arrival, || {
+                lifecycle.set_status(online, || {
                     state.presence.socket_set_status(user, socket.id, online)
                 })
             });

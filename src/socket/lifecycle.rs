@@ -12,33 +12,13 @@
 //!
 //! Client events can arrive before the connect handler runs (the original frontend sends
 //! `update_status` at once); the slot keeps the status asked for until the socket is registered.
-//!
-//! socketioxide also runs each client event's handler as a task of its own, so two `update_status`
-//! sent back to back may be handled in either order (in a test, the older one won in 40 of 60
-//! tries). The slot numbers the socket's events as they arrive ([`Lifecycle::arrival`], taken
-//! inline while socketioxide dispatches the packet) and applies a status only when it is newer
-//! than the last one applied.
+//! (Client events reach it in the order the socket sent them: `socket::event_order`.)
 
-use std::sync::{
-    Arc, Mutex,
-    atomic::{AtomicU64, Ordering},
-};
+use std::sync::{Arc, Mutex};
 
 /// A socket's place in its life (in the socket's extensions).
 #[derive(Clone)]
-pub struct Lifecycle(Arc<Slot>);
-
-struct Slot {
-    state: Mutex<State>,
-    /// Client events numbered so far, in arrival order.
-    arrivals: AtomicU64,
-}
-
-struct State {
-    phase: Phase,
-    /// The arrival number of the last status applied (or kept for the registration).
-    status_arrival: u64,
-}
+pub struct Lifecycle(Arc<Mutex<Phase>>);
 
 enum Phase {
     /// Past the middleware, not yet registered; `online` is the status the client asked for.
@@ -51,57 +31,35 @@ enum Phase {
 
 impl Default for Lifecycle {
     fn default() -> Self {
-        Self(Arc::new(Slot {
-            state: Mutex::new(State {
-                phase: Phase::Connecting { online: true },
-                status_arrival: 0,
-            }),
-            arrivals: AtomicU64::new(0),
-        }))
+        Self(Arc::new(Mutex::new(Phase::Connecting { online: true })))
     }
 }
 
 impl Lifecycle {
-    fn state(&self) -> std::sync::MutexGuard<'_, State> {
-        self.0.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The next client event's place in the socket's arrival order (from 1). Must be taken where
-    /// socketioxide dispatches the packet (an extractor), not in the handler's task.
-    pub fn arrival(&self) -> u64 {
-        self.0.arrivals.fetch_add(1, Ordering::Relaxed) + 1
+    fn phase(&self) -> std::sync::MutexGuard<'_, Phase> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The connect handler: runs `register` with the status the client asked for so far, unless
     /// the socket is already gone; returns what `register` returned. `register` runs under the
     /// slot's lock, so a status change or a disconnect waits for it: it must not block.
     pub fn connect<T>(&self, register: impl FnOnce(bool) -> T) -> Option<T> {
-        let mut state = self.state();
-        let Phase::Connecting { online } = state.phase else {
+        let mut phase = self.phase();
+        let Phase::Connecting { online } = *phase else {
             return None;
         };
         let registered = register(online);
-        state.phase = Phase::Connected;
+        *phase = Phase::Connected;
         Some(registered)
     }
 
-    /// A status change (`update_status`) that arrived as number `arrival`: once the socket is
-    /// registered, `apply` runs with it (under the slot's lock, so changes are applied in arrival
-    /// order: it must not block) and its result is returned. Before that the status is kept for
-    /// the registration; after the disconnect, or when a later status was applied already, it is
+    /// A status change (`update_status`): once the socket is registered, `apply` runs (under the
+    /// slot's lock, after a registration in progress: it must not block) and its result is
+    /// returned. Before that the status is kept for the registration; after the disconnect it is
     /// dropped.
-    pub fn set_status<T>(
-        &self,
-        online: bool,
-        arrival: u64,
-        apply: impl FnOnce() -> T,
-    ) -> Option<T> {
-        let mut state = self.state();
-        if arrival <= state.status_arrival {
-            return None;
-        }
-        state.status_arrival = arrival;
-        match &mut state.phase {
+    pub fn set_status<T>(&self, online: bool, apply: impl FnOnce() -> T) -> Option<T> {
+        let mut phase = self.phase();
+        match &mut *phase {
             Phase::Connecting { online: asked } => {
                 *asked = online;
                 None
@@ -113,9 +71,9 @@ impl Lifecycle {
 
     /// The disconnect handler: true when the socket had been registered (and is to be undone).
     pub fn disconnect(&self) -> bool {
-        let mut state = self.state();
+        let mut phase = self.phase();
         matches!(
-            std::mem::replace(&mut state.phase, Phase::Gone),
+            std::mem::replace(&mut *phase, Phase::Gone),
             Phase::Connected
         )
     }
@@ -129,13 +87,10 @@ mod tests {
     fn a_socket_registers_once_and_is_undone_once() {
         let lifecycle = Lifecycle::default();
         assert_eq!(lifecycle.connect(|online| online), Some(true));
-        assert_eq!(
-            lifecycle.set_status(false, lifecycle.arrival(), || 1),
-            Some(1)
-        );
+        assert_eq!(lifecycle.set_status(false, || 1), Some(1));
         assert!(lifecycle.disconnect());
         assert!(!lifecycle.disconnect());
-        assert_eq!(lifecycle.set_status(true, lifecycle.arrival(), || 2), None);
+        assert_eq!(lifecycle.set_status(true, || 2), None);
     }
 
     #[test]
@@ -148,27 +103,7 @@ mod tests {
     #[test]
     fn a_status_asked_for_before_the_registration_is_the_one_registered() {
         let lifecycle = Lifecycle::default();
-        assert_eq!(
-            lifecycle.set_status(false, lifecycle.arrival(), || ()),
-            None
-        );
+        assert_eq!(lifecycle.set_status(false, || ()), None);
         assert_eq!(lifecycle.connect(|online| online), Some(false));
-    }
-
-    #[test]
-    fn a_status_handled_after_a_later_one_is_dropped() {
-        let lifecycle = Lifecycle::default();
-        let (first, second) = (lifecycle.arrival(), lifecycle.arrival());
-        // Before the registration: the later status is the one kept.
-        lifecycle.set_status(true, second, || ());
-        lifecycle.set_status(false, first, || ());
-        assert_eq!(lifecycle.connect(|online| online), Some(true));
-        // Registered: the earlier one is not applied over the later one.
-        let (first, second) = (lifecycle.arrival(), lifecycle.arrival());
-        assert_eq!(
-            lifecycle.set_status(false, second, || "applied"),
-            Some("applied")
-        );
-        assert_eq!(lifecycle.set_status(true, first, || "applied"), None);
     }
 }

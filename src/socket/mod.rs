@@ -7,6 +7,7 @@
 
 pub mod client_events;
 pub mod delivery;
+pub mod event_order;
 pub mod events;
 pub mod handshake;
 pub mod lifecycle;
@@ -187,6 +188,7 @@ async fn set_up(socket: &SocketRef, state: &AppState, session: SocketSession) {
     socket.extensions.insert(stream::SocketStream::default());
     let lifecycle = Lifecycle::default();
     socket.extensions.insert(lifecycle.clone());
+    socket.extensions.insert(event_order::EventOrder::default());
     let user_id = session.user_id;
     client_events::attach(socket, state);
 

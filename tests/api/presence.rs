@@ -154,7 +154,7 @@ async fn a_client_that_drops_during_its_handshake_leaves_nobody_online() {
 }
 
 // The server's runtime, as in production: the multi-threaded scheduler runs the task spawned last
-// first (its LIFO slot), which is how two handlers came to run in reverse.
+// first (its LIFO slot), which is how two handlers came to run in reverse (`socket::event_order`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn statuses_sent_back_to_back_are_applied_in_the_order_sent() {
     let app = TestApp::spawn_with(&[("PRESENCE_GRACE", "0")]).await;
@@ -257,5 +257,22 @@ async fn blocks_between_users_who_share_no_presence_tell_nobody_anything() {
     }
     for socket in &mut sockets {
         assert_no_status_change_comes_next(socket).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typing_sent_back_to_back_is_relayed_in_the_order_sent() {
+    let app = TestApp::spawn().await;
+    let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+    let c = app.conversation(&alice, &bob).await;
+    let mut a = RawSocket::authenticated(&app, &alice.token).await;
+    let mut b = RawSocket::authenticated(&app, &bob.token).await;
+    for round in 0..8 {
+        let typing = |is: bool| ("typing", vec![json!(c), json!(is)]);
+        a.emit_together(&[typing(true), typing(false)]).await;
+        for expected in [true, false] {
+            let (args, _) = b.next_event("user_typing").await;
+            assert_eq!(args[1], json!(expected), "round {round}");
+        }
     }
 }
