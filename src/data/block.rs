@@ -26,24 +26,13 @@ pub async fn shares_presence<C: ConnectionTrait>(
     a: Uuid,
     b: Uuid,
 ) -> Result<bool, DataError> {
-    #[derive(FromQueryResult)]
-    struct Answer {
-        shares: bool,
-    }
-    let answer = Answer::find_by_statement(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        format!(
-            "SELECT EXISTS (
-                 SELECT 1 FROM conversations c
-                 WHERE (c.p1_id = $1 AND c.p2_id = $2) OR (c.p1_id = $2 AND c.p2_id = $1)
-             ) AND {} AS shares",
-            not_blocked_sql("$1::uuid", "$2::uuid")
-        ),
-        [a.into(), b.into()],
-    ))
-    .one(db)
-    .await?;
-    Ok(answer.is_some_and(|a| a.shares))
+    let condition = format!(
+        "EXISTS (SELECT 1 FROM conversations c
+                 WHERE (c.p1_id = $1 AND c.p2_id = $2) OR (c.p1_id = $2 AND c.p2_id = $1))
+         AND {}",
+        not_blocked_sql("$1::uuid", "$2::uuid")
+    );
+    pair_condition(db, &condition, a, b).await
 }
 
 /// Whether either of `a` and `b` blocks the other.
@@ -52,21 +41,29 @@ pub async fn is_blocked_between<C: ConnectionTrait>(
     a: Uuid,
     b: Uuid,
 ) -> Result<bool, DataError> {
+    let condition = format!("NOT {}", not_blocked_sql("$1::uuid", "$2::uuid"));
+    pair_condition(db, &condition, a, b).await
+}
+
+/// Evaluates a boolean SQL `condition` over two users (`$1`, `$2`).
+async fn pair_condition<C: ConnectionTrait>(
+    db: &C,
+    condition: &str,
+    a: Uuid,
+    b: Uuid,
+) -> Result<bool, DataError> {
     #[derive(FromQueryResult)]
     struct Answer {
-        blocked: bool,
+        holds: bool,
     }
     let answer = Answer::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        format!(
-            "SELECT NOT {} AS blocked",
-            not_blocked_sql("$1::uuid", "$2::uuid")
-        ),
+        format!("SELECT {condition} AS holds"),
         [a.into(), b.into()],
     ))
     .one(db)
     .await?;
-    Ok(answer.is_some_and(|a| a.blocked))
+    Ok(answer.is_some_and(|a| a.holds))
 }
 
 /// The other participant of `conversation` if `user` takes part in it, and whether either of the
