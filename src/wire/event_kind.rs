@@ -83,7 +83,10 @@ impl ServerEventKind {
             | Self::ConversationDeleted => BOTH_PARTICIPANTS,
             Self::UserStatusChanged => {
                 "Users who share a conversation with `userId` (and no block between them); right \
-                 after connecting, a socket also gets one `online` for each such user online then."
+                 after connecting, a socket also gets one `online` for each such user online then. \
+                 When two users start sharing presence (a conversation created, a block lifted), \
+                 each gets the other's `online` if they are online; when they stop (a block, the \
+                 conversation deleted), each gets the other's `offline`."
             }
             Self::UserTyping => {
                 "The other participant of the conversation (not relayed while either blocks the \
