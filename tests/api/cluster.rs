@@ -149,7 +149,13 @@ async fn presence_is_aggregated_across_instances_and_a_late_observer_gets_the_sn
         bob_socket.next("user_status_changed").await.0,
         vec![json!(alice.id), json!("online")]
     );
-    let tab_b = SocketClient::websocket(&b, &alice.token).await;
+    let mut tab_b = SocketClient::websocket(&b, &alice.token).await;
+    // Her tab on B is registered across instances before its snapshot (bob online) is sent:
+    // closing the tab on A earlier would let A announce her offline for a moment.
+    assert_eq!(
+        tab_b.next("user_status_changed").await.0,
+        vec![json!(bob.id), json!("online")]
+    );
     // A late observer on the other instance learns at once that alice is online.
     let mut carol_socket = SocketClient::websocket(&b, &carol.token).await;
     assert_eq!(
