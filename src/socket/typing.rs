@@ -11,7 +11,14 @@
 //!
 //! [`PresenceConfig::typing_timeout`]: crate::config::PresenceConfig::typing_timeout
 
-use std::{collections::HashMap, sync::Mutex, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{
+        Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use uuid::Uuid;
 
@@ -30,6 +37,10 @@ struct Showing {
 pub struct Typing {
     showing: Mutex<HashMap<(Uuid, Uuid), Showing>>,
     timeout: Duration,
+    /// Generations are numbered across all indicators and never restart: an entry removed by a
+    /// `typing false` and made again by the next `typing true` must not reuse a number a
+    /// pending timer still holds (it stopped the new indicator early).
+    generations: AtomicU64,
 }
 
 /// Why typing was not relayed.
@@ -45,6 +56,7 @@ impl Typing {
         Self {
             showing: Mutex::new(HashMap::new()),
             timeout,
+            generations: AtomicU64::new(0),
         }
     }
 
@@ -71,16 +83,9 @@ impl Typing {
             }
         };
         if is_typing {
-            let generation = {
-                let mut showing = self.lock();
-                let entry = showing.entry((typer, conversation)).or_insert(Showing {
-                    other,
-                    generation: 0,
-                });
-                entry.other = other;
-                entry.generation += 1;
-                entry.generation
-            };
+            let generation = self.generations.fetch_add(1, Ordering::Relaxed) + 1;
+            self.lock()
+                .insert((typer, conversation), Showing { other, generation });
             let (rt2, timeout) = (rt.clone(), self.timeout);
             tokio::spawn(async move {
                 tokio::time::sleep(timeout).await;

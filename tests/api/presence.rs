@@ -276,3 +276,26 @@ async fn typing_sent_back_to_back_is_relayed_in_the_order_sent() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_timer_of_an_earlier_typing_never_stops_a_newer_indicator() {
+    // Timeout 2 s: true at 0, false at 0.1 s, true again at 1 s. The first true's timer (2 s)
+    // must not stop the second indicator; that one stops at its own timeout, 3 s.
+    let app = TestApp::spawn_with(&[("TYPING_TIMEOUT", "2s")]).await;
+    let (mut a, mut b, c, alice_id) = alice_typing(&app).await;
+    let started = std::time::Instant::now();
+    let typing = |is: bool| vec![json!(c), json!(is)];
+    a.emit("typing", typing(false)).await;
+    assert_eq!(b.next_event("user_typing").await.0[1], json!(false));
+    tokio::time::sleep_until((started + std::time::Duration::from_secs(1)).into()).await;
+    a.emit("typing", typing(true)).await;
+    assert_eq!(b.next_event("user_typing").await.0[1], json!(true));
+    let (args, _) = b.next_event("user_typing").await;
+    assert_eq!(args, vec![json!(alice_id), json!(false), json!(c)]);
+    let stopped_after = started.elapsed();
+    // The stale timer fired at 2 s; the right stop comes at 3 s (1 s + the timeout).
+    assert!(
+        stopped_after >= std::time::Duration::from_millis(2700),
+        "stopped after {stopped_after:?}"
+    );
+}

@@ -51,6 +51,9 @@ pub struct Presence {
     /// Serializes this instance's changes to the store: a heartbeat must not re-register a user
     /// between their local offline and its unregistration (it would announce them online again).
     store_order: tokio::sync::Mutex<()>,
+    /// Change numbers, across all users and never restarting, so a delayed offline can never
+    /// match a newer change of a user whose entry was dropped and made again.
+    generations: std::sync::atomic::AtomicU64,
 }
 
 /// What a change asks for.
@@ -72,6 +75,7 @@ impl Presence {
             grace,
             store,
             store_order: tokio::sync::Mutex::new(()),
+            generations: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -100,7 +104,10 @@ impl Presence {
         let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
         let entry = users.entry(user).or_default();
         change(entry);
-        entry.generation += 1;
+        entry.generation = self
+            .generations
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
         let online = entry.is_online();
         let announce = match (online, entry.announced_online) {
             (true, false) => {
